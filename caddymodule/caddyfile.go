@@ -1,0 +1,161 @@
+package caddymodule
+
+import (
+	"strconv"
+
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/dustin/go-humanize"
+)
+
+func init() {
+	httpcaddyfile.RegisterHandlerDirective("explain_errors", parseCaddyfile)
+	// inside encode, so pages are compressed like everything else; outside
+	// every handler that writes a response or routes to one
+	httpcaddyfile.RegisterDirectiveOrder("explain_errors", httpcaddyfile.After, "encode")
+}
+
+func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	m := new(Handler)
+	if err := m.UnmarshalCaddyfile(h.Dispenser); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// UnmarshalCaddyfile sets up the handler from Caddyfile tokens:
+//
+//	explain_errors [<matcher>] {
+//	    log            <statuses...> | off
+//	    explain        <statuses...> | off
+//	    bare_max       <size>
+//	    excerpt        <size>
+//	    stock_pages    on | off
+//	    handler_errors on | off
+//	    site_name      <name>
+//	    contact        <url | e-mail address>
+//	    template       <file>
+//	    page           <status> <file>
+//	}
+//
+// Statuses are codes (409) or classes (4xx, 5xx). Sizes are bytes, with or
+// without a unit (512, 1KiB).
+func (m *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // the directive's name
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	for d.NextBlock(0) {
+		switch name := d.Val(); name {
+		case "log", "explain":
+			args := d.RemainingArgs()
+			if len(args) == 0 {
+				return d.Errf("explain_errors: %s: needs statuses (409, 4xx) or off", name)
+			}
+			off := len(args) == 1 && args[0] == "off"
+			if !off {
+				if _, err := parseStatuses(args); err != nil {
+					return d.Errf("explain_errors: %s: %v", name, err)
+				}
+			}
+			if name == "log" {
+				m.LogOff, m.Log = off, nil
+				if !off {
+					m.Log = args
+				}
+			} else {
+				m.ExplainOff, m.Explain = off, nil
+				if !off {
+					m.Explain = args
+				}
+			}
+		case "bare_max", "excerpt":
+			n, err := sizeArg(d, name)
+			if err != nil {
+				return err
+			}
+			if name == "bare_max" {
+				m.BareMax = &n
+			} else {
+				m.Excerpt = &n
+			}
+		case "stock_pages", "handler_errors":
+			on, err := onOffArg(d, name)
+			if err != nil {
+				return err
+			}
+			if name == "stock_pages" {
+				m.StockPages = &on
+			} else {
+				m.HandlerErrors = &on
+			}
+		case "site_name", "contact", "template":
+			v, err := oneArg(d, name)
+			if err != nil {
+				return err
+			}
+			switch name {
+			case "site_name":
+				m.SiteName = v
+			case "contact":
+				m.Contact = v
+			default:
+				m.Template = v
+			}
+		case "page":
+			args := d.RemainingArgs()
+			if len(args) != 2 {
+				return d.Errf("explain_errors: page: needs a status and a file, e.g. page 409 /etc/caddy/409.html")
+			}
+			code, err := strconv.Atoi(args[0])
+			if err != nil || code < 400 || code > 599 {
+				return d.Errf("explain_errors: page: %q: must be a 4xx or 5xx status code", args[0])
+			}
+			if m.Pages == nil {
+				m.Pages = make(map[string]string)
+			}
+			m.Pages[args[0]] = args[1]
+		default:
+			return d.Errf("explain_errors: unknown subdirective %q", name)
+		}
+	}
+	return nil
+}
+
+func oneArg(d *caddyfile.Dispenser, name string) (string, error) {
+	args := d.RemainingArgs()
+	if len(args) != 1 {
+		return "", d.Errf("explain_errors: %s: needs exactly one value", name)
+	}
+	return args[0], nil
+}
+
+func sizeArg(d *caddyfile.Dispenser, name string) (int, error) {
+	v, err := oneArg(d, name)
+	if err != nil {
+		return 0, err
+	}
+	n, err := humanize.ParseBytes(v)
+	if err != nil || n > maxSize {
+		return 0, d.Errf("explain_errors: %s: %q: must be a size like 512 or 1KiB, at most 1MiB", name, v)
+	}
+	return int(n), nil
+}
+
+func onOffArg(d *caddyfile.Dispenser, name string) (bool, error) {
+	v, err := oneArg(d, name)
+	if err != nil {
+		return false, err
+	}
+	switch v {
+	case "on":
+		return true, nil
+	case "off":
+		return false, nil
+	}
+	return false, d.Errf("explain_errors: %s: %q: must be on or off", name, v)
+}
+
+// Interface guard
+var _ caddyfile.Unmarshaler = (*Handler)(nil)

@@ -1,0 +1,189 @@
+package caddymodule
+
+import (
+	"net/http"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/explainerrors/caddy-explain-errors/explain"
+)
+
+func zapError(err error) zap.Field { return zap.Error(err) }
+
+// requestID is the request's {http.request.uuid}: the id Caddy's access log
+// carries once anything asked for it, as this does.
+func requestID(r *http.Request) string {
+	repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	if !ok {
+		return ""
+	}
+	id, _ := repl.GetString("http.request.uuid")
+	return id
+}
+
+func upstream(r *http.Request) string {
+	repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	if !ok {
+		return ""
+	}
+	up, _ := repl.GetString("http.reverse_proxy.upstream.hostport")
+	return up
+}
+
+func shouldLogCredentials(r *http.Request) bool {
+	srv, ok := r.Context().Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server)
+	return ok && srv.Logs != nil && srv.Logs.ShouldLogCredentials
+}
+
+// record writes the response's log record, if its status is in the log set,
+// or, for a handler error the module answered with a page, an error record
+// so that the cause Caddy would have logged is not lost.
+func (w *writer) record(err error) {
+	if !w.logged {
+		if err != nil && w.explained {
+			w.h.logger.Error("handler error explained",
+				zap.Int("status", w.status),
+				zap.Object("request", caddyhttp.LoggableHTTPRequest{Request: w.r, ShouldLogCredentials: shouldLogCredentials(w.r)}),
+				zap.String("uuid", requestID(w.r)),
+				zap.Error(err))
+		}
+		return
+	}
+	r := w.r
+	hdr := w.Header()
+	source := "upstream"
+	errMsg := ""
+	if err != nil && w.bodyBytes == 0 && w.state != hold && w.state != watch {
+		source = "handler"
+	}
+	if err != nil {
+		errMsg = err.Error()
+	}
+	obs := explain.Observation{
+		Method:            r.Method,
+		Status:            w.status,
+		IfMatch:           r.Header.Get("If-Match"),
+		IfNoneMatch:       r.Header.Get("If-None-Match"),
+		IfModifiedSince:   r.Header.Get("If-Modified-Since"),
+		IfUnmodifiedSince: r.Header.Get("If-Unmodified-Since"),
+		If:                r.Header.Get("If"),
+		LockToken:         r.Header.Get("Lock-Token"),
+		Source:            source,
+		Err:               errMsg,
+	}
+	ct := ""
+	if w.explained {
+		// the old body's headers are gone; the record describes the old
+		// body, which the module saw
+		ct = w.oldType
+		obs.ETag, obs.LastModified = w.oldETag, w.oldLastModified
+	} else {
+		ct = hdr.Get("Content-Type")
+		ce := hdr.Get("Content-Encoding")
+		w.oldEncoded = ce != "" && !strings.EqualFold(ce, "identity")
+		obs.ETag, obs.LastModified = hdr.Get("Etag"), hdr.Get("Last-Modified")
+	}
+	obs.ContentType = ct
+
+	fields := make([]zap.Field, 0, 16)
+	fields = append(fields,
+		zap.Int("status", w.status),
+		zap.Object("request", caddyhttp.LoggableHTTPRequest{Request: r, ShouldLogCredentials: shouldLogCredentials(r)}),
+		zap.String("uuid", requestID(r)),
+		zap.String("source", source),
+	)
+	if up := upstream(r); up != "" {
+		fields = append(fields, zap.String("upstream", up))
+	}
+	fields = append(fields, zap.Duration("duration", time.Since(w.start)))
+	fields = append(fields, zap.Object("preconditions", headerPairs{
+		"If-Match", obs.IfMatch, "If-None-Match", obs.IfNoneMatch,
+		"If-Modified-Since", obs.IfModifiedSince, "If-Unmodified-Since", obs.IfUnmodifiedSince,
+		"If", obs.If, "Lock-Token", obs.LockToken,
+	}))
+	fields = append(fields, zap.Object("validators", headerPairs{"ETag", obs.ETag, "Last-Modified", obs.LastModified}))
+	fields = append(fields,
+		zap.String("content_type", ct),
+		zap.Int64("body_bytes", w.bodyBytes),
+	)
+	if ex := w.bodyExcerpt(ct); ex != "" {
+		fields = append(fields, zap.String("body_excerpt", ex))
+	}
+	if w.stock != "" {
+		fields = append(fields, zap.String("stock_page", w.stock))
+	}
+	fields = append(fields,
+		zap.Bool("explained", w.explained),
+		zap.String("hint", explain.Hint(obs)),
+	)
+	if err != nil {
+		fields = append(fields, zap.Error(err))
+	}
+	msg := "error response"
+	if explain.IsConflictClass(w.status) {
+		msg = "conflict response"
+	}
+	w.h.logger.Warn(msg, fields...)
+}
+
+// bodyExcerpt returns the first bytes of a text-like body, cut at a
+// character boundary and cleaned of control characters.
+func (w *writer) bodyExcerpt(ct string) string {
+	if w.h.excerpt == 0 || !explain.IsTextual(ct) || w.oldEncoded {
+		return ""
+	}
+	b := w.excerpt
+	if len(b) == 0 {
+		b = w.held
+	}
+	if len(b) > w.h.excerpt {
+		b = b[:w.h.excerpt]
+	}
+	// drop a character cut in half at the end
+	for len(b) > 0 && !utf8.Valid(b) {
+		r, size := utf8.DecodeLastRune(b)
+		if r != utf8.RuneError || size != 1 {
+			break
+		}
+		b = b[:len(b)-1]
+	}
+	return cleanText(b)
+}
+
+// cleanText makes text safe to read in a terminal or a log viewer: control
+// and bidirectional-override characters become spaces, invalid UTF-8 the
+// replacement character.
+func cleanText(b []byte) string {
+	var sb strings.Builder
+	sb.Grow(len(b))
+	for _, r := range strings.ToValidUTF8(string(b), "\uFFFD") {
+		switch {
+		case r == '\n' || r == '\t':
+			sb.WriteRune(r)
+		case unicode.IsControl(r), r >= 0x202A && r <= 0x202E, r >= 0x2066 && r <= 0x2069:
+			sb.WriteByte(' ')
+		default:
+			sb.WriteRune(r)
+		}
+	}
+	return sb.String()
+}
+
+// headerPairs marshals name, value pairs, leaving out empty values.
+type headerPairs []string
+
+func (p headerPairs) MarshalLogObject(enc zapcore.ObjectEncoder) error {
+	for i := 0; i+1 < len(p); i += 2 {
+		if p[i+1] != "" {
+			enc.AddString(p[i], p[i+1])
+		}
+	}
+	return nil
+}

@@ -1,0 +1,448 @@
+package caddymodule
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/explainerrors/caddy-explain-errors/explain"
+)
+
+// state is where a response stands. It moves one way only:
+// undecided → pass | watch | hold → (hold only) watch | replace.
+type state uint8
+
+const (
+	// no final status yet
+	undecided state = iota
+	// passing through, unobserved: neither logged nor explained
+	pass
+	// passing through, counted and excerpted for the log record
+	watch
+	// holding up to bare_max bytes while deciding whether the body is bare
+	hold
+	// the body is bare: it is dropped and a page goes out at the end
+	replace
+)
+
+// holdWindow bounds how long a body may trickle in while it is held: a
+// write or flush that comes later releases it, so a slow stream is never
+// kept from the client until its end.
+const holdWindow = time.Second
+
+// writer is the response writer of one request. It is pooled; reset
+// prepares it for the next.
+type writer struct {
+	http.ResponseWriter
+	h     *Handler
+	r     *http.Request
+	start time.Time
+
+	state  state
+	status int
+	// logged and explainable are the status's membership in the two sets;
+	// kind is what the Content-Type says about the body.
+	logged    bool
+	kind      explain.BodyKind
+	gzipped   bool
+	holdStart time.Time
+
+	held      []byte // the body while holding; kept across pool uses
+	excerpt   []byte // the first bytes of a watched body; kept too
+	bodyBytes int64  // body bytes the chain wrote
+	stock     string // the server whose stock page the body is
+	explained bool
+
+	// the replaced body's headers, for the record
+	oldType, oldETag, oldLastModified string
+	oldEncoded                        bool
+}
+
+func (w *writer) reset(h *Handler, rw http.ResponseWriter, r *http.Request) {
+	*w = writer{
+		ResponseWriter: rw,
+		h:              h,
+		r:              r,
+		start:          time.Now(),
+		held:           w.held[:0],
+		excerpt:        w.excerpt[:0],
+	}
+}
+
+// release drops the references of a finished response before the writer
+// goes back to the pool.
+func (w *writer) release() {
+	if cap(w.held) > w.h.bareMax+1 || cap(w.excerpt) > w.h.excerpt {
+		w.held, w.excerpt = nil, nil
+	}
+	w.ResponseWriter, w.r, w.h = nil, nil, nil
+}
+
+// Unwrap lets http.ResponseController reach the writer below, for
+// Hijack, SetReadDeadline and the like.
+func (w *writer) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// WriteHeader decides, once, at the final status.
+func (w *writer) WriteHeader(code int) {
+	if w.state != undecided {
+		// a second final status is a bug of the handler; the one below
+		// will say so in its own log if it ever sees it
+		return
+	}
+	if code >= 100 && code <= 199 && code != http.StatusSwitchingProtocols {
+		// 1xx such as 103 Early Hints are not the response
+		w.ResponseWriter.WriteHeader(code)
+		return
+	}
+	w.status = code
+	w.logged = w.h.logSet.has(code)
+	if w.explainable(code) {
+		w.state = hold
+		w.holdStart = time.Now()
+		return
+	}
+	if w.logged {
+		w.state = watch
+	} else {
+		w.state = pass
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// explainable says whether the body of a response with this status and
+// the headers now set might be bare, so that it must be held.
+func (w *writer) explainable(code int) bool {
+	if !w.h.explainSet.has(code) || w.r.Method == http.MethodConnect || w.r.Header.Get("Upgrade") != "" {
+		return false
+	}
+	hdr := w.Header()
+	if caddyhttp.IsIncremental(hdr) || hdr.Get("Content-Range") != "" {
+		return false
+	}
+	w.kind = explain.KindOf(hdr.Get("Content-Type"))
+	switch w.kind {
+	case explain.KindOther:
+		return false
+	case explain.KindHTML:
+		if !w.h.stockPages {
+			return false
+		}
+	}
+	switch ce := hdr.Get("Content-Encoding"); {
+	case ce == "" || strings.EqualFold(ce, "identity"):
+	case strings.EqualFold(ce, "gzip"):
+		w.gzipped = true
+	default:
+		return false // an encoding we do not read is left alone
+	}
+	if cl := hdr.Get("Content-Length"); cl != "" {
+		n, err := strconv.ParseInt(cl, 10, 64)
+		if err != nil || n < 0 {
+			return false // not ours to repair
+		}
+		// an HTML stock page may be known by its first bytes, so a longer
+		// one is still held; a long plain or gzip body cannot be bare
+		if n > int64(w.h.bareMax) && (w.kind == explain.KindPlain || w.gzipped) {
+			return false
+		}
+	}
+	return true
+}
+
+// Write sends, counts, holds or drops p, as the state says.
+func (w *writer) Write(p []byte) (int, error) {
+	if w.state == undecided {
+		w.WriteHeader(http.StatusOK)
+	}
+	switch w.state {
+	case pass:
+		return w.ResponseWriter.Write(p)
+	case watch:
+		w.observe(p)
+		return w.ResponseWriter.Write(p)
+	case replace:
+		w.bodyBytes += int64(len(p))
+		return len(p), nil
+	}
+	// hold
+	if len(w.held)+len(p) <= w.h.bareMax && time.Since(w.holdStart) < holdWindow {
+		w.held = append(w.held, p...)
+		w.bodyBytes += int64(len(p))
+		return len(p), nil
+	}
+	if len(w.held)+len(p) > w.h.bareMax && w.kind == explain.KindHTML && !w.gzipped {
+		// past bare_max only a stock page known by its first bytes is bare
+		room := w.h.bareMax + 1 - len(w.held)
+		w.held = append(w.held, p[:min(room, len(p))]...)
+		if w.stock = explain.StockServer(w.held, false); w.stock != "" {
+			w.state = replace
+			w.bodyBytes += int64(len(p))
+			return len(p), nil
+		}
+		w.held = w.held[:len(w.held)-min(room, len(p))]
+	}
+	if err := w.releaseHeld(); err != nil {
+		return 0, err
+	}
+	w.observe(p)
+	return w.ResponseWriter.Write(p)
+}
+
+// observe counts p and keeps the excerpt's bytes of it.
+func (w *writer) observe(p []byte) {
+	if w.logged && len(w.excerpt) < w.h.excerpt {
+		w.excerpt = append(w.excerpt, p[:min(len(p), w.h.excerpt-len(w.excerpt))]...)
+	}
+	w.bodyBytes += int64(len(p))
+}
+
+// releaseHeld gives up holding: the status and what was held go out as
+// they came, and the rest streams on.
+func (w *writer) releaseHeld() error {
+	w.state = watch
+	if w.logged && len(w.excerpt) == 0 && !w.gzipped {
+		w.excerpt = append(w.excerpt, w.held[:min(len(w.held), w.h.excerpt)]...)
+	}
+	w.ResponseWriter.WriteHeader(w.status)
+	if len(w.held) == 0 {
+		return nil
+	}
+	_, err := w.ResponseWriter.Write(w.held)
+	return err
+}
+
+// ReadFrom keeps io.Copy (file_server, reverse_proxy's buffered bodies)
+// from going around the decision: once the response passes, it goes to the
+// writer below, whose own ReadFrom may use sendfile.
+func (w *writer) ReadFrom(src io.Reader) (int64, error) {
+	if w.state == pass {
+		if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
+			return rf.ReadFrom(src)
+		}
+	}
+	return io.Copy(writerOnly{w}, src)
+}
+
+// writerOnly hides ReadFrom from io.Copy, which would call it again.
+type writerOnly struct{ io.Writer }
+
+// FlushError flushes what has passed. A held body is not flushed, unless it
+// has trickled in for longer than holdWindow.
+func (w *writer) FlushError() error {
+	switch w.state {
+	case undecided:
+		// flushing commits the status, as it would without this module
+		w.WriteHeader(http.StatusOK)
+		if w.state == hold {
+			return nil
+		}
+	case hold:
+		if time.Since(w.holdStart) < holdWindow {
+			return nil
+		}
+		if err := w.releaseHeld(); err != nil {
+			return err
+		}
+	case replace:
+		return nil
+	}
+	return http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// Flush is FlushError for callers that use http.Flusher.
+func (w *writer) Flush() { _ = w.FlushError() }
+
+// Hijack hands the connection over, for protocol upgrades.
+func (w *writer) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	return http.NewResponseController(w.ResponseWriter).Hijack()
+}
+
+// finish ends the response after the chain returned err: it replaces or
+// releases a held body, answers a handler error with a page where it
+// should, writes the log record and returns the error the chain above
+// must see.
+func (w *writer) finish(err error) error {
+	var handlerErr error
+	if err != nil && w.state == undecided {
+		// nothing was written: the error is the response
+		if !w.h.handlerErrors {
+			w.status = errorStatus(err)
+			w.logged = w.h.logSet.has(w.status)
+			w.record(err)
+			return err
+		}
+		w.status = errorStatus(err)
+		w.logged = w.h.logSet.has(w.status)
+		if w.h.explainSet.has(w.status) && w.r.Context().Err() == nil &&
+			w.r.Method != http.MethodConnect && w.r.Header.Get("Upgrade") == "" {
+			// the error's own body would be empty: explain it
+			w.writePage()
+			w.record(err)
+			return nil
+		}
+		w.record(err)
+		return err
+	}
+	if err != nil {
+		handlerErr = err
+	}
+	switch w.state {
+	case hold:
+		if w.bare(handlerErr == nil) {
+			w.writePage()
+		} else if rerr := w.releaseHeld(); rerr != nil && handlerErr == nil {
+			handlerErr = rerr
+		}
+	case replace:
+		w.writePage()
+	case undecided:
+		// the chain wrote nothing at all: net/http will send 200 with an
+		// empty body, and so do we
+	}
+	w.record(handlerErr)
+	if handlerErr != nil && w.explained {
+		// the visitor got a whole page; the record keeps the error
+		return nil
+	}
+	return handlerErr
+}
+
+// abandon writes the record of a response whose handler panicked.
+func (w *writer) abandon() {
+	if w.state == undecided {
+		return // nothing was decided; Caddy will log the panic
+	}
+	w.record(errors.New("handler panicked"))
+}
+
+// errorStatus is the status Caddy gives a handler error.
+func errorStatus(err error) int {
+	var he caddyhttp.HandlerError
+	if errors.As(err, &he) && he.StatusCode >= 100 && he.StatusCode <= 999 {
+		return he.StatusCode
+	}
+	return http.StatusInternalServerError
+}
+
+// bare reports whether the held body, now known whole (or cut short when
+// complete is false), says no more than the status line.
+func (w *writer) bare(complete bool) bool {
+	body := w.held
+	if w.r.Method == http.MethodHead {
+		// no body comes; a short plain body would have been announced by
+		// Content-Length, which explainable already checked
+		return w.kind == explain.KindPlain
+	}
+	if w.gzipped {
+		if !complete {
+			return false
+		}
+		decoded, ok := gunzip(body, w.h.bareMax)
+		if !ok {
+			return false
+		}
+		body = decoded
+	}
+	if len(body) == 0 {
+		return true
+	}
+	switch w.kind {
+	case explain.KindPlain:
+		return len(body) <= w.h.bareMax && utf8.Valid(body) && bytes.IndexByte(body, 0) < 0
+	case explain.KindHTML:
+		if w.stock = explain.StockServer(body, complete); w.stock != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// gunzip decodes a whole gzip body of at most limit decoded bytes.
+func gunzip(b []byte, limit int) ([]byte, bool) {
+	if len(b) == 0 {
+		return nil, true
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return nil, false
+	}
+	out, err := io.ReadAll(io.LimitReader(zr, int64(limit)+1))
+	if err != nil || len(out) > limit {
+		return nil, false
+	}
+	return out, true
+}
+
+// bodyHeaders describe the body the page replaces, and go with it.
+var bodyHeaders = []string{
+	"Content-Length", "Content-Type", "Content-Encoding", "Content-Range",
+	"Content-Disposition", "Content-Language", "Content-Location", "Content-Md5",
+	"Content-Digest", "Repr-Digest", "Digest", "Etag", "Last-Modified",
+	"Accept-Ranges", "Expires", "Transfer-Encoding",
+}
+
+// writePage answers with the explanation page, keeping the status and
+// every header that is not about the old body.
+func (w *writer) writePage() {
+	hdr := w.Header()
+	f := explain.NegotiateFormat(w.r.Header.Get("Accept"))
+	l := explain.MatchLanguage(w.r.Header.Get("Accept-Language"))
+	page, err := w.h.renderer.Page(w.status, l, f)
+	if err != nil {
+		// the built-in pages cannot fail; a broken owner template must not
+		// cost the visitor an answer
+		w.h.logger.Error("rendering page", zapError(err))
+		page, _ = w.h.renderer.Builtin(w.status, l, f)
+	}
+	id := requestID(w.r)
+	w.oldType, w.oldETag, w.oldLastModified = hdr.Get("Content-Type"), hdr.Get("Etag"), hdr.Get("Last-Modified")
+	w.oldEncoded = w.gzipped
+	for _, k := range bodyHeaders {
+		delete(hdr, k)
+	}
+	hdr["Content-Type"] = []string{page.ContentType}
+	hdr["Content-Language"] = []string{page.ContentLanguage}
+	hdr["Vary"] = append(hdr["Vary"], "Accept, Accept-Language")
+	hdr["Cache-Control"] = []string{"no-store"}
+	hdr["X-Content-Type-Options"] = []string{"nosniff"}
+	if page.CSP != "" {
+		hdr["Content-Security-Policy"] = []string{page.CSP}
+	}
+	t := time.Now()
+	n := page.Len(id)
+	var body *bytes.Buffer
+	if n < 0 {
+		body = new(bytes.Buffer)
+		if _, err := page.Render(body, id, t); err != nil {
+			w.h.logger.Error("rendering page", zapError(err))
+			page, _ = w.h.renderer.Builtin(w.status, l, f)
+			body = nil
+			n = page.Len(id)
+			hdr["Content-Security-Policy"] = []string{page.CSP}
+		} else {
+			n = body.Len()
+		}
+	}
+	hdr["Content-Length"] = []string{strconv.Itoa(n)}
+	w.explained = true
+	w.state = replace
+	w.ResponseWriter.WriteHeader(w.status)
+	if w.r.Method == http.MethodHead {
+		return
+	}
+	if body != nil {
+		_, _ = w.ResponseWriter.Write(body.Bytes())
+		return
+	}
+	_, _ = page.Render(w.ResponseWriter, id, t)
+}

@@ -1,0 +1,111 @@
+package explain
+
+import (
+	"bytes"
+	"mime"
+	"strings"
+)
+
+// BodyKind is what a Content-Type says about whether an error body may be
+// bare.
+type BodyKind int
+
+const (
+	// KindOther is a body the module never replaces: JSON, XML, images,
+	// event streams, an application's own typed content.
+	KindOther BodyKind = iota
+	// KindPlain is text/plain, or no Content-Type at all: bare when short.
+	KindPlain
+	// KindHTML is text/html: bare only when it is a known stock page.
+	KindHTML
+)
+
+// KindOf classifies a response's Content-Type header value.
+func KindOf(contentType string) BodyKind {
+	if strings.TrimSpace(contentType) == "" {
+		return KindPlain
+	}
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		// a value we cannot read is not ours to judge
+		return KindOther
+	}
+	switch mt {
+	case "text/plain":
+		return KindPlain
+	case "text/html":
+		return KindHTML
+	}
+	return KindOther
+}
+
+// IsTextual reports whether a body of this Content-Type is text that may be
+// quoted in a log excerpt.
+func IsTextual(contentType string) bool {
+	if contentType == "" {
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return false
+	}
+	if strings.HasPrefix(mt, "text/") {
+		return true
+	}
+	switch mt {
+	case "application/json", "application/problem+json", "application/xml",
+		"application/problem+xml", "application/xhtml+xml", "application/javascript",
+		"application/x-www-form-urlencoded":
+		return true
+	}
+	return strings.HasSuffix(mt, "+json") || strings.HasSuffix(mt, "+xml")
+}
+
+// A stock page is the error page a server writes by itself when nobody
+// configured one: it says no more than the status line.
+type stockPage struct {
+	server string
+	// whole reports whether body is this server's stock page. body may be
+	// the first bytes only when complete is false.
+	match func(body []byte, complete bool) bool
+}
+
+var stockPages = []stockPage{
+	{"nginx", func(b []byte, complete bool) bool {
+		// <html>\r\n<head><title>409 Conflict</title></head>\r\n<body>\r\n<center><h1>409 Conflict</h1></center>\r\n<hr><center>nginx/1.25.3</center>\r\n</body>\r\n</html>
+		return complete && bytes.HasPrefix(b, []byte("<html>")) &&
+			bytes.Contains(b, []byte("<hr><center>nginx")) &&
+			bytes.Count(b, []byte("<h1>")) == 1 && len(b) < 1024
+	}},
+	{"Apache", func(b []byte, complete bool) bool {
+		return complete && bytes.HasPrefix(b, []byte(`<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">`)) &&
+			(bytes.Contains(b, []byte("<address>Apache")) || bytes.Contains(b, []byte("<hr>\n<address>"))) &&
+			len(b) < 2048
+	}},
+	{"Tomcat", func(b []byte, complete bool) bool {
+		// the title comes first and is unmistakable; the rest is a style
+		// sheet and the same words again, so the first bytes decide
+		i := bytes.Index(b, []byte("<title>HTTP Status "))
+		return i >= 0 && i < 64 && bytes.HasPrefix(bytes.TrimSpace(b), []byte("<!doctype html>"))
+	}},
+	{"IIS", func(b []byte, complete bool) bool {
+		return bytes.HasPrefix(b, []byte(`<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN"`)) &&
+			(bytes.Contains(b, []byte("<title>IIS ")) || bytes.Contains(b, []byte("<h2>Server Error</h2>")) ||
+				bytes.Contains(b, []byte(" - Internet Information Services")))
+	}},
+}
+
+// StockServer returns the name of the server whose stock error page body
+// is, or "" when it is none. complete says whether body is the whole body
+// or only its first bytes; some pages are known by their first bytes.
+func StockServer(body []byte, complete bool) string {
+	if len(body) < 6 {
+		return ""
+	}
+	for _, p := range stockPages {
+		if p.match(body, complete) {
+			return p.server
+		}
+	}
+	return ""
+}

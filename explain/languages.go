@@ -1,0 +1,95 @@
+package explain
+
+import (
+	"golang.org/x/text/language"
+)
+
+// lang is one language the pages are written in.
+type lang struct {
+	tag   language.Tag
+	ui    *UI
+	texts map[int]Text
+}
+
+// langs lists the languages in the order the matcher prefers them when a
+// visitor's Accept-Language names none of them: English first.
+var langs = []lang{
+	{language.English, &uiEN, textsEN},
+}
+
+var (
+	langTags = func() []language.Tag {
+		tags := make([]language.Tag, len(langs))
+		for i, l := range langs {
+			tags[i] = l.tag
+		}
+		return tags
+	}()
+	langMatcher = language.NewMatcher(langTags)
+)
+
+// Languages returns the BCP 47 tags of every language the pages are
+// written in, English first.
+func Languages() []string {
+	out := make([]string, len(langs))
+	for i, l := range langs {
+		out[i] = l.tag.String()
+	}
+	return out
+}
+
+// Lang identifies one of the languages in Languages. The zero value is
+// English.
+type Lang int
+
+// String returns the language's BCP 47 tag.
+func (l Lang) String() string { return langs[l].tag.String() }
+
+// MatchLanguage picks the best of Languages for an Accept-Language header
+// value with golang.org/x/text/language. A missing, malformed or
+// unmatched header gives English.
+func MatchLanguage(acceptLanguage string) Lang {
+	if acceptLanguage == "" {
+		return 0
+	}
+	prefs, _, err := language.ParseAcceptLanguage(acceptLanguage)
+	if err != nil || len(prefs) == 0 {
+		return 0
+	}
+	_, idx, conf := langMatcher.Match(prefs...)
+	if conf == language.No {
+		return 0
+	}
+	return Lang(idx)
+}
+
+// ParseLang returns the Lang for a BCP 47 tag such as "de" or "pt-BR",
+// matched the same way as an Accept-Language header. ok is false when the
+// tag names no language the pages are written in.
+func ParseLang(tag string) (l Lang, ok bool) {
+	t, err := language.Parse(tag)
+	if err != nil {
+		return 0, false
+	}
+	_, idx, conf := langMatcher.Match(t)
+	if conf == language.No {
+		return 0, false
+	}
+	return Lang(idx), true
+}
+
+// TextFor returns the text for code in language l: the status's own text,
+// or its class's when the code has none of its own.
+func TextFor(code int, l Lang) Text {
+	texts := langs[l].texts
+	if t, ok := texts[code]; ok {
+		return t
+	}
+	if code >= 500 {
+		return texts[Class5xx]
+	}
+	return texts[Class4xx]
+}
+
+// UIFor returns the page words in language l.
+func UIFor(l Lang) *UI { return langs[l].ui }

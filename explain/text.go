@@ -1,0 +1,57 @@
+package explain
+
+// Text is what the pages say about one status in one language. Every field
+// is plain text (no markup); the renderers escape it for their format.
+type Text struct {
+	// Title is the status's name as a reader of this language would call
+	// it, e.g. "Conflict" or "Konflikt".
+	Title string
+	// Summary is one sentence: what the status means.
+	Summary string
+	// What says, for the visitor, what happened to their request.
+	What string
+	// Where says where in the HTTP exchange the status arises: name
+	// lookup, connecting, sending the request, the server checking it,
+	// the application deciding, a gateway waiting on another server.
+	Where string
+	// Visitor lists what the visitor can do, one step an item.
+	Visitor []string
+	// Owner lists, for the site owner, the likely causes and their fixes,
+	// one an item.
+	Owner []string
+}
+
+// UI holds the words around a page's texts in one language.
+type UI struct {
+	// Name is the language's own name for itself, e.g. "Deutsch".
+	Name string
+	// Error is the word put before a status code in a page title,
+	// e.g. "Error" in "Error 409".
+	Error string
+	// WhatHeading heads the Text.What paragraph ("What happened").
+	WhatHeading string
+	// WhereHeading heads the Text.Where paragraph ("Where it arose").
+	WhereHeading string
+	// VisitorHeading heads the visitor's list ("What you can do").
+	VisitorHeading string
+	// OwnerHeading heads the owner's list ("For the site owner").
+	OwnerHeading string
+	// RequestID labels the request id ("Request ID").
+	RequestID string
+	// Time labels the time of the response ("Time").
+	Time string
+	// Contact labels the owner's contact ("Contact the site owner").
+	Contact string
+	// Spec labels the defining specification ("Defined in").
+	Spec string
+	// QuoteID asks the visitor to quote the request id when they write
+	// to the owner (one sentence).
+	QuoteID string
+}
+
+// Class keys stand in a language's text map for any status of that class
+// that has no text of its own.
+const (
+	Class4xx = 4
+	Class5xx = 5
+)
