@@ -210,7 +210,6 @@ func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request, next caddyh
 	return err
 }
 
-
 // Interface guards
 var (
 	_ caddy.Provisioner           = (*Handler)(nil)

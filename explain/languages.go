@@ -15,6 +15,17 @@ type lang struct {
 // visitor's Accept-Language names none of them: English first.
 var langs = []lang{
 	{language.English, &uiEN, textsEN},
+	{language.German, &uiDE, textsDE},
+	{language.French, &uiFR, textsFR},
+	{language.Spanish, &uiES, textsES},
+	{language.Portuguese, &uiPT, textsPT},
+	{language.Italian, &uiIT, textsIT},
+	{language.Dutch, &uiNL, textsNL},
+	{language.Polish, &uiPL, textsPL},
+	{language.Japanese, &uiJA, textsJA},
+	{language.Chinese, &uiZH, textsZH},
+	{language.Korean, &uiKO, textsKO},
+	{language.Russian, &uiRU, textsRU},
 }
 
 var (
