@@ -3,6 +3,7 @@ package caddymodule
 import (
 	"strconv"
 
+	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -37,6 +38,8 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    contact        <url | e-mail address>
 //	    template       <file>
 //	    page           <status> <file>
+//	    log_rate       <count>/<s|m|h>
+//	    log_rate_interval <duration>
 //	}
 //
 // Statuses are codes (409) or classes (4xx, 5xx). Sizes are bytes, with or
@@ -90,6 +93,25 @@ func (m *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			} else {
 				m.HandlerErrors = &on
 			}
+		case "log_rate":
+			v, err := oneArg(d, name)
+			if err != nil {
+				return err
+			}
+			if _, _, err := parseRate(v); err != nil {
+				return d.Errf("explain_errors: log_rate: %v", err)
+			}
+			m.LogRate = v
+		case "log_rate_interval":
+			v, err := oneArg(d, name)
+			if err != nil {
+				return err
+			}
+			dur, err := caddy.ParseDuration(v)
+			if err != nil || dur <= 0 {
+				return d.Errf("explain_errors: log_rate_interval: %q: must be a duration like 10s or 1m", v)
+			}
+			m.LogRateInterval = caddy.Duration(dur)
 		case "site_name", "contact", "template":
 			v, err := oneArg(d, name)
 			if err != nil {

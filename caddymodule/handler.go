@@ -9,10 +9,12 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
+	"golang.org/x/time/rate"
 
 	"github.com/explainerrors/caddy-explain-errors/explain"
 )
@@ -94,6 +96,16 @@ type Handler struct {
 	// template; they win over it. Optional.
 	Pages map[string]string `json:"pages,omitempty"`
 
+	// Caps the log records of each status, e.g. "100/s" or "6000/m", so a
+	// storm of conflicts cannot fill a disk. Records over the cap are left
+	// out and counted; a summary record per status says how many, every
+	// log_rate_interval. Metrics count every response either way. Default:
+	// no cap.
+	LogRate string `json:"log_rate,omitempty"`
+
+	// How often the summary of suppressed records is written. Default: 10s.
+	LogRateInterval caddy.Duration `json:"log_rate_interval,omitempty"`
+
 	logSet, explainSet statusSet
 	bareMax, excerpt   int
 	stockPages         bool
@@ -101,6 +113,10 @@ type Handler struct {
 	renderer           *explain.Renderer
 	logger             *zap.Logger
 	pool               *sync.Pool
+	metrics            *metrics
+	flood              *flood
+	limit              rate.Limit
+	burst              int
 }
 
 // CaddyModule returns the Caddy module information.
@@ -119,6 +135,25 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return err
 	}
 	h.pool = &sync.Pool{New: func() any { return new(writer) }}
+	var err error
+	if h.metrics, err = newMetrics(ctx.GetMetricsRegistry()); err != nil {
+		return fmt.Errorf("explain_errors: metrics: %w", err)
+	}
+	if h.LogRate != "" {
+		interval := time.Duration(h.LogRateInterval)
+		if interval <= 0 {
+			interval = 10 * time.Second
+		}
+		h.flood = newFlood(h.limit, h.burst, interval, h.logger)
+	}
+	return nil
+}
+
+// Cleanup stops the summaries of suppressed records, writing the last one.
+func (h *Handler) Cleanup() error {
+	if h.flood != nil {
+		h.flood.close()
+	}
 	return nil
 }
 
@@ -157,6 +192,14 @@ func (h *Handler) compile() error {
 	}
 	if h.excerpt < 0 || h.excerpt > maxSize {
 		return fmt.Errorf("explain_errors: excerpt: %d: must be between 0 and %d bytes", h.excerpt, maxSize)
+	}
+	if h.LogRate != "" {
+		if h.limit, h.burst, err = parseRate(h.LogRate); err != nil {
+			return fmt.Errorf("explain_errors: log_rate: %w", err)
+		}
+	}
+	if h.LogRateInterval < 0 {
+		return fmt.Errorf("explain_errors: log_rate_interval: %v: must not be negative", time.Duration(h.LogRateInterval))
 	}
 	h.stockPages = h.StockPages == nil || *h.StockPages
 	h.handlerErrors = h.HandlerErrors == nil || *h.HandlerErrors
@@ -213,6 +256,7 @@ func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request, next caddyh
 // Interface guards
 var (
 	_ caddy.Provisioner           = (*Handler)(nil)
+	_ caddy.CleanerUpper          = (*Handler)(nil)
 	_ caddy.Validator             = (*Handler)(nil)
 	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
 )

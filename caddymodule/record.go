@@ -2,6 +2,7 @@ package caddymodule
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 	"unicode"
@@ -37,6 +38,63 @@ func upstream(r *http.Request) string {
 	return up
 }
 
+func serverName(r *http.Request) string {
+	if srv, ok := r.Context().Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server); ok {
+		return srv.Name()
+	}
+	return ""
+}
+
+// loggableRequest is Caddy's loggable request, with the values of query
+// parameters named like secrets redacted unless the server logs
+// credentials (Caddy already redacts Cookie and Authorization headers).
+func loggableRequest(r *http.Request) zap.Field {
+	slc := shouldLogCredentials(r)
+	if !slc && r.URL != nil && r.URL.RawQuery != "" {
+		if uri, changed := redactQuery(r.RequestURI); changed {
+			r2 := *r
+			r2.RequestURI = uri
+			r = &r2
+		}
+	}
+	return zap.Object("request", caddyhttp.LoggableHTTPRequest{Request: r, ShouldLogCredentials: slc})
+}
+
+// secretWords mark query parameters whose values are not logged.
+var secretWords = []string{"token", "key", "password", "passwd", "secret", "signature"}
+
+// redactQuery replaces the values of secret-looking query parameters in a
+// request URI with REDACTED, keeping everything else byte for byte.
+func redactQuery(uri string) (string, bool) {
+	path, query, ok := strings.Cut(uri, "?")
+	if !ok {
+		return uri, false
+	}
+	parts := strings.Split(query, "&")
+	changed := false
+	for i, p := range parts {
+		name, _, hasValue := strings.Cut(p, "=")
+		if !hasValue {
+			continue
+		}
+		low := strings.ToLower(name)
+		if unescaped, err := url.QueryUnescape(low); err == nil {
+			low = unescaped
+		}
+		for _, w := range secretWords {
+			if strings.Contains(low, w) {
+				parts[i] = name + "=REDACTED"
+				changed = true
+				break
+			}
+		}
+	}
+	if !changed {
+		return uri, false
+	}
+	return path + "?" + strings.Join(parts, "&"), true
+}
+
 func shouldLogCredentials(r *http.Request) bool {
 	srv, ok := r.Context().Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server)
 	return ok && srv.Logs != nil && srv.Logs.ShouldLogCredentials
@@ -46,11 +104,26 @@ func shouldLogCredentials(r *http.Request) bool {
 // or, for a handler error the module answered with a page, an error record
 // so that the cause Caddy would have logged is not lost.
 func (w *writer) record(err error) {
+	source := "upstream"
+	if w.fromError {
+		source = "handler"
+	}
+	if w.logged {
+		if m := w.h.metrics; m != nil {
+			m.conflicts.WithLabelValues(serverName(w.r), statusLabel(w.status), source).Inc()
+		}
+		if f := w.h.flood; f != nil && !f.allow(w.status) {
+			if m := w.h.metrics; m != nil {
+				m.suppressed.WithLabelValues(serverName(w.r), statusLabel(w.status)).Inc()
+			}
+			return
+		}
+	}
 	if !w.logged {
 		if err != nil && w.explained {
 			w.h.logger.Error("handler error explained",
 				zap.Int("status", w.status),
-				zap.Object("request", caddyhttp.LoggableHTTPRequest{Request: w.r, ShouldLogCredentials: shouldLogCredentials(w.r)}),
+				loggableRequest(w.r),
 				zap.String("uuid", requestID(w.r)),
 				zap.Error(err))
 		}
@@ -58,11 +131,7 @@ func (w *writer) record(err error) {
 	}
 	r := w.r
 	hdr := w.Header()
-	source := "upstream"
 	errMsg := ""
-	if err != nil && w.bodyBytes == 0 && w.state != hold && w.state != watch {
-		source = "handler"
-	}
 	if err != nil {
 		errMsg = err.Error()
 	}
@@ -95,7 +164,7 @@ func (w *writer) record(err error) {
 	fields := make([]zap.Field, 0, 16)
 	fields = append(fields,
 		zap.Int("status", w.status),
-		zap.Object("request", caddyhttp.LoggableHTTPRequest{Request: r, ShouldLogCredentials: shouldLogCredentials(r)}),
+		loggableRequest(r),
 		zap.String("uuid", requestID(r)),
 		zap.String("source", source),
 	)

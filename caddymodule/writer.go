@@ -62,6 +62,9 @@ type writer struct {
 	bodyBytes int64  // body bytes the chain wrote
 	stock     string // the server whose stock page the body is
 	explained bool
+	// fromError says the response is a handler's returned error, not
+	// something it wrote
+	fromError bool
 
 	// the replaced body's headers, for the record
 	oldType, oldETag, oldLastModified string
@@ -122,7 +125,7 @@ func (w *writer) WriteHeader(code int) {
 // explainable says whether the body of a response with this status and
 // the headers now set might be bare, so that it must be held.
 func (w *writer) explainable(code int) bool {
-	if !w.h.explainSet.has(code) || w.r.Method == http.MethodConnect || w.r.Header.Get("Upgrade") != "" {
+	if !w.h.explainSet.has(code) || !w.upgradeless() {
 		return false
 	}
 	hdr := w.Header()
@@ -157,6 +160,12 @@ func (w *writer) explainable(code int) bool {
 		}
 	}
 	return true
+}
+
+// upgradeless says the request is neither a CONNECT nor a protocol
+// upgrade, whose responses belong to the tunnel and are never rewritten.
+func (w *writer) upgradeless() bool {
+	return w.r.Method != http.MethodConnect && w.r.Header.Get("Upgrade") == ""
 }
 
 // Write sends, counts, holds or drops p, as the state says.
@@ -272,19 +281,12 @@ func (w *writer) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // should, writes the log record and returns the error the chain above
 // must see.
 func (w *writer) finish(err error) error {
-	var handlerErr error
 	if err != nil && w.state == undecided {
 		// nothing was written: the error is the response
-		if !w.h.handlerErrors {
-			w.status = errorStatus(err)
-			w.logged = w.h.logSet.has(w.status)
-			w.record(err)
-			return err
-		}
+		w.fromError = true
 		w.status = errorStatus(err)
 		w.logged = w.h.logSet.has(w.status)
-		if w.h.explainSet.has(w.status) && w.r.Context().Err() == nil &&
-			w.r.Method != http.MethodConnect && w.r.Header.Get("Upgrade") == "" {
+		if w.h.handlerErrors && w.h.explainSet.has(w.status) && w.upgradeless() && w.r.Context().Err() == nil {
 			// the error's own body would be empty: explain it
 			w.writePage()
 			w.record(err)
@@ -293,15 +295,14 @@ func (w *writer) finish(err error) error {
 		w.record(err)
 		return err
 	}
-	if err != nil {
-		handlerErr = err
-	}
+	// err, from here on, is a handler's error after it wrote a status:
+	// most often an upstream that broke off mid-body
 	switch w.state {
 	case hold:
-		if w.bare(handlerErr == nil) {
+		if w.bare(err == nil) {
 			w.writePage()
-		} else if rerr := w.releaseHeld(); rerr != nil && handlerErr == nil {
-			handlerErr = rerr
+		} else if rerr := w.releaseHeld(); rerr != nil && err == nil {
+			err = rerr
 		}
 	case replace:
 		w.writePage()
@@ -309,12 +310,12 @@ func (w *writer) finish(err error) error {
 		// the chain wrote nothing at all: net/http will send 200 with an
 		// empty body, and so do we
 	}
-	w.record(handlerErr)
-	if handlerErr != nil && w.explained {
+	w.record(err)
+	if err != nil && w.explained {
 		// the visitor got a whole page; the record keeps the error
 		return nil
 	}
-	return handlerErr
+	return err
 }
 
 // abandon writes the record of a response whose handler panicked.
@@ -322,7 +323,7 @@ func (w *writer) abandon() {
 	if w.state == undecided {
 		return // nothing was decided; Caddy will log the panic
 	}
-	w.record(errors.New("handler panicked"))
+	w.record(errors.New("the handler panicked or aborted the response"))
 }
 
 // errorStatus is the status Caddy gives a handler error.
@@ -436,6 +437,9 @@ func (w *writer) writePage() {
 	hdr["Content-Length"] = []string{strconv.Itoa(n)}
 	w.explained = true
 	w.state = replace
+	if m := w.h.metrics; m != nil {
+		m.pages.WithLabelValues(serverName(w.r), statusLabel(w.status), f.String()).Inc()
+	}
 	w.ResponseWriter.WriteHeader(w.status)
 	if w.r.Method == http.MethodHead {
 		return
