@@ -57,7 +57,10 @@ type writer struct {
 	gzipped   bool
 	holdStart time.Time
 
-	held      []byte // the body while holding; kept across pool uses
+	held []byte // the body while holding; kept across pool uses
+	// the header as it was at the held status: net/http sends the header
+	// at WriteHeader, so later changes must not reach the client
+	snapshot  http.Header
 	excerpt   []byte // the first bytes of a watched body; kept too
 	bodyBytes int64  // body bytes the chain wrote
 	stock     string // the server whose stock page the body is
@@ -112,6 +115,7 @@ func (w *writer) WriteHeader(code int) {
 	if w.explainable(code) {
 		w.state = hold
 		w.holdStart = time.Now()
+		w.snapshot = w.Header().Clone()
 		return
 	}
 	if w.logged {
@@ -222,12 +226,43 @@ func (w *writer) releaseHeld() error {
 	if w.logged && len(w.excerpt) == 0 && !w.gzipped {
 		w.excerpt = append(w.excerpt, w.held[:min(len(w.held), w.h.excerpt)]...)
 	}
+	w.restoreHeader()
 	w.ResponseWriter.WriteHeader(w.status)
 	if len(w.held) == 0 {
 		return nil
 	}
 	_, err := w.ResponseWriter.Write(w.held)
 	return err
+}
+
+// restoreHeader puts the header back as it was at the held status,
+// keeping trailers, which are set after the body by design.
+func (w *writer) restoreHeader() {
+	if w.snapshot == nil {
+		return
+	}
+	hdr := w.Header()
+	declared := w.snapshot["Trailer"]
+	for k := range hdr {
+		if _, ok := w.snapshot[k]; ok || strings.HasPrefix(k, http.TrailerPrefix) || isDeclaredTrailer(declared, k) {
+			continue
+		}
+		delete(hdr, k)
+	}
+	for k, v := range w.snapshot {
+		hdr[k] = v
+	}
+}
+
+func isDeclaredTrailer(declared []string, k string) bool {
+	for _, d := range declared {
+		for name := range strings.SplitSeq(d, ",") {
+			if http.CanonicalHeaderKey(strings.TrimSpace(name)) == k {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // ReadFrom keeps io.Copy (file_server, reverse_proxy's buffered bodies)
@@ -340,9 +375,11 @@ func errorStatus(err error) int {
 func (w *writer) bare(complete bool) bool {
 	body := w.held
 	if w.r.Method == http.MethodHead {
-		// no body comes; a short plain body would have been announced by
-		// Content-Length, which explainable already checked
-		return w.kind == explain.KindPlain
+		// no body comes, so the headers decide as GET's body would: an
+		// announced empty body is bare, and so is a plain one that
+		// explainable let through (Content-Length at most bare_max, or
+		// none); an HTML page of unknown content is not
+		return w.Header().Get("Content-Length") == "0" || w.kind == explain.KindPlain
 	}
 	if w.gzipped {
 		if !complete {
@@ -406,6 +443,7 @@ func (w *writer) writePage() {
 		page, _ = w.h.renderer.Builtin(w.status, l, f)
 	}
 	id := requestID(w.r)
+	w.restoreHeader()
 	w.oldType, w.oldETag, w.oldLastModified = hdr.Get("Content-Type"), hdr.Get("Etag"), hdr.Get("Last-Modified")
 	w.oldEncoded = w.gzipped
 	for _, k := range bodyHeaders {

@@ -3,6 +3,7 @@ package explain
 import (
 	"bytes"
 	"mime"
+	"regexp"
 	"strings"
 )
 
@@ -78,9 +79,11 @@ var stockPages = []stockPage{
 			bytes.Count(b, []byte("<h1>")) == 1 && len(b) < 1024
 	}},
 	{"Apache", func(b []byte, complete bool) bool {
-		return complete && bytes.HasPrefix(b, []byte(`<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">`)) &&
-			(bytes.Contains(b, []byte("<address>Apache")) || bytes.Contains(b, []byte("<hr>\n<address>"))) &&
-			len(b) < 2048
+		// mod_core's page, with or without the ServerSignature <address>;
+		// an application page with the same old doctype does not have
+		// this exact head
+		return complete && len(b) < 2048 && apacheHead.Match(b) &&
+			!bytes.Contains(b, []byte("<form")) && !bytes.Contains(b, []byte("<script"))
 	}},
 	{"Tomcat", func(b []byte, complete bool) bool {
 		// the title comes first and is unmistakable; the rest is a style
@@ -89,11 +92,14 @@ var stockPages = []stockPage{
 		return i >= 0 && i < 64 && bytes.HasPrefix(bytes.TrimSpace(b), []byte("<!doctype html>"))
 	}},
 	{"IIS", func(b []byte, complete bool) bool {
-		return bytes.HasPrefix(b, []byte(`<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN"`)) &&
-			(bytes.Contains(b, []byte("<title>IIS ")) || bytes.Contains(b, []byte("<h2>Server Error</h2>")) ||
-				bytes.Contains(b, []byte(" - Internet Information Services")))
+		return bytes.HasPrefix(b, []byte(`<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN"`)) && iisTitle.Match(b)
 	}},
 }
+
+var (
+	apacheHead = regexp.MustCompile("^<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2\\.0//EN\">\n<html><head>\n<title>[1-5][0-9][0-9] [^<]*</title>\n</head><body>\n<h1>[^<]*</h1>")
+	iisTitle   = regexp.MustCompile(`<title>(IIS [0-9.]+ Detailed Error - [1-5][0-9][0-9][^<]*|[1-5][0-9][0-9](\.[0-9]+)? - [^<]*)</title>`)
+)
 
 // StockServer returns the name of the server whose stock error page body
 // is, or "" when it is none. complete says whether body is the whole body

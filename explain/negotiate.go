@@ -64,8 +64,12 @@ func NegotiateFormat(accept string) Format {
 	// q values in thousandths; -1 means "not mentioned"
 	q := [3]int{-1, -1, -1}
 	set := func(f Format, v, specificity int, spec *[3]int) {
-		if specificity > spec[f] {
+		switch {
+		case specificity > spec[f]:
 			spec[f] = specificity
+			q[f] = v
+		case specificity == spec[f] && v > q[f]:
+			// the same range twice: the kinder weight, whatever the order
 			q[f] = v
 		}
 	}
@@ -80,12 +84,19 @@ func NegotiateFormat(accept string) Format {
 		mediaRange = strings.ToLower(strings.TrimSpace(mediaRange))
 		v := parseQ(params)
 		switch mediaRange {
-		case "text/html", "application/xhtml+xml":
+		// the type a format is served as is the most specific range for
+		// it, so "application/problem+json;q=0" excludes problem+json even
+		// where application/json is welcome
+		case "text/html":
+			set(FormatHTML, v, 3, &spec)
+		case "application/xhtml+xml":
 			set(FormatHTML, v, 2, &spec)
-		case "application/problem+json", "application/json":
+		case "application/problem+json":
+			set(FormatJSON, v, 3, &spec)
+		case "application/json":
 			set(FormatJSON, v, 2, &spec)
 		case "text/plain":
-			set(FormatText, v, 2, &spec)
+			set(FormatText, v, 3, &spec)
 		case "text/*":
 			set(FormatHTML, v, 1, &spec)
 			set(FormatText, v, 1, &spec)

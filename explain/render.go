@@ -426,7 +426,11 @@ func Owner(code int, l Lang) string {
 	t := TextFor(code, l)
 	ui := UIFor(l)
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d %s (%s)\n%s\n\n", code, t.Title, s.Reason, t.Summary)
+	if t.Title == s.Reason {
+		fmt.Fprintf(&b, "%d %s\n%s\n\n", code, t.Title, t.Summary)
+	} else {
+		fmt.Fprintf(&b, "%d %s (%s)\n%s\n\n", code, t.Title, s.Reason, t.Summary)
+	}
 	fmt.Fprintf(&b, "%s\n  %s\n\n%s\n  %s\n\n%s\n", ui.WhatHeading, t.What, ui.WhereHeading, t.Where, ui.OwnerHeading)
 	for _, o := range t.Owner {
 		fmt.Fprintf(&b, "  - %s\n", o)
