@@ -101,8 +101,7 @@ func (w *writer) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // WriteHeader decides, once, at the final status.
 func (w *writer) WriteHeader(code int) {
 	if w.state != undecided {
-		// a second final status is a bug of the handler; the one below
-		// will say so in its own log if it ever sees it
+		// a second final status is ignored, as net/http ignores it
 		return
 	}
 	if code >= 100 && code <= 199 && code != http.StatusSwitchingProtocols {
@@ -269,6 +268,11 @@ func isDeclaredTrailer(declared []string, k string) bool {
 // from going around the decision: once the response passes, it goes to the
 // writer below, whose own ReadFrom may use sendfile.
 func (w *writer) ReadFrom(src io.Reader) (int64, error) {
+	if w.state == undecided {
+		// as Write would; net/http still sniffs the Content-Type from the
+		// first bytes, since the header goes out with them
+		w.WriteHeader(http.StatusOK)
+	}
 	if w.state == pass {
 		if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
 			return rf.ReadFrom(src)

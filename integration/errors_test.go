@@ -79,10 +79,10 @@ http://127.0.0.1:{PORT} {
 	})
 	t.Run("ExactlyOneRecordPerConflictResponse", func(t *testing.T) {
 		before := len(in.records())
-		const n = 300
+		const n = 2000
 		var wg sync.WaitGroup
 		ids := make(chan string, n)
-		sem := make(chan struct{}, 32)
+		sem := make(chan struct{}, 64)
 		for i := 0; i < n; i++ {
 			wg.Add(1)
 			go func(i int) {

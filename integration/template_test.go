@@ -52,6 +52,33 @@ http://127.0.0.1:{PORT} {
 		t.Fatalf("json: %s", body)
 	}
 
+	t.Run("TemplateFailingAtRenderTimeFallsBackToTheBuiltInPage", func(t *testing.T) {
+		// provision tries templates with an all-zero request id; this one
+		// fails only with a real one
+		tricky := filepath.Join(dir, "tricky.html")
+		os.WriteFile(tricky, []byte(`{{if eq .RequestID "00000000-0000-0000-0000-000000000000"}}<p>ok</p>{{else}}{{index .Text.Visitor 99}}{{end}}`), 0o600)
+		in2 := startCaddy(t, fmt.Sprintf(`
+http://127.0.0.1:{PORT} {
+	explain_errors {
+		template %s
+	}
+	reverse_proxy %s
+}`, tricky, up))
+		resp, body := in2.do("GET", "/x", map[string]string{"Accept": browserAccept}, nil)
+		if resp.StatusCode != 409 || !strings.Contains(string(body), "<h1>Conflict</h1>") || resp.ContentLength != int64(len(body)) {
+			t.Fatalf("fallback page: %d, Content-Length %d:\n%s", resp.StatusCode, resp.ContentLength, body)
+		}
+		found := false
+		for _, r := range in2.waitRecords(2) {
+			if r["level"] == "error" && strings.Contains(fmt.Sprint(r["error"]), "index out of range") {
+				found = true
+			}
+		}
+		if !found {
+			t.Fatalf("no error record for the failing template: %v", in2.records())
+		}
+	})
+
 	t.Run("BrokenTemplateIsRejectedAtValidateNamingFileAndLine", func(t *testing.T) {
 		for name, src := range map[string]string{
 			"parse.html": "<p>{{.Text.Title}\n</p>",
