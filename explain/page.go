@@ -25,6 +25,8 @@ footer{color:var(--muted);font-size:.9rem;padding:1rem .25rem}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem;margin:0 0 .6rem}
 dt{font-weight:600}
 dd{margin:0;overflow-wrap:anywhere}
+dd code{white-space:nowrap}
+@media (max-width:30rem){dl{grid-template-columns:1fr}dd+dt{margin-top:.3rem}}
 code{background:var(--code);border-radius:4px;padding:.05rem .3rem;font-size:.9em}
 `
 
