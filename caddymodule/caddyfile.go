@@ -2,6 +2,7 @@ package caddymodule
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
@@ -159,8 +160,8 @@ func sizeArg(d *caddyfile.Dispenser, name string) (int, error) {
 		return 0, err
 	}
 	n, err := humanize.ParseBytes(v)
-	if err != nil || n > maxSize {
-		return 0, d.Errf("explain_errors: %s: %q: must be a size like 512 or 1KiB, at most 1MiB", name, v)
+	if err != nil || n > maxSize || strings.Contains(v, ".") {
+		return 0, d.Errf("explain_errors: %s: %q: must be a whole size like 512 or 1KiB, at most 1MiB", name, v)
 	}
 	return int(n), nil
 }

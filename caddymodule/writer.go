@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"errors"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"strconv"
@@ -68,6 +69,9 @@ type writer struct {
 	// fromError says the response is a handler's returned error, not
 	// something it wrote
 	fromError bool
+	// flushedEarly says the handler flushed its held status before any
+	// body byte
+	flushedEarly bool
 
 	// the replaced body's headers, for the record
 	oldType, oldETag, oldLastModified string
@@ -225,32 +229,45 @@ func (w *writer) releaseHeld() error {
 	if w.logged && len(w.excerpt) == 0 && !w.gzipped {
 		w.excerpt = append(w.excerpt, w.held[:min(len(w.held), w.h.excerpt)]...)
 	}
-	w.restoreHeader()
+	trailers := w.restoreHeader()
 	w.ResponseWriter.WriteHeader(w.status)
-	if len(w.held) == 0 {
-		return nil
+	if w.flushedEarly {
+		// the handler flushed its status before any byte: without this
+		// module net/http would have sent the header then, unsniffed
+		_ = http.NewResponseController(w.ResponseWriter).Flush()
 	}
-	_, err := w.ResponseWriter.Write(w.held)
+	var err error
+	if len(w.held) > 0 {
+		_, err = w.ResponseWriter.Write(w.held)
+	}
+	// set after the status, declared trailers go out as trailers
+	maps.Copy(w.Header(), trailers)
 	return err
 }
 
-// restoreHeader puts the header back as it was at the held status,
-// keeping trailers, which are set after the body by design.
-func (w *writer) restoreHeader() {
+// restoreHeader puts the header back as it was at the held status, and
+// returns the declared trailers set since: they must go back only once the
+// status is written, or net/http would send them as headers too.
+func (w *writer) restoreHeader() (trailers http.Header) {
 	if w.snapshot == nil {
-		return
+		return nil
 	}
 	hdr := w.Header()
 	declared := w.snapshot["Trailer"]
-	for k := range hdr {
-		if _, ok := w.snapshot[k]; ok || strings.HasPrefix(k, http.TrailerPrefix) || isDeclaredTrailer(declared, k) {
+	for k, v := range hdr {
+		if _, ok := w.snapshot[k]; ok || strings.HasPrefix(k, http.TrailerPrefix) {
 			continue
+		}
+		if isDeclaredTrailer(declared, k) {
+			if trailers == nil {
+				trailers = make(http.Header)
+			}
+			trailers[k] = v
 		}
 		delete(hdr, k)
 	}
-	for k, v := range w.snapshot {
-		hdr[k] = v
-	}
+	maps.Copy(hdr, w.snapshot)
+	return trailers
 }
 
 func isDeclaredTrailer(declared []string, k string) bool {
@@ -291,11 +308,11 @@ func (w *writer) FlushError() error {
 	case undecided:
 		// flushing commits the status, as it would without this module
 		w.WriteHeader(http.StatusOK)
-		if w.state == hold {
-			return nil
-		}
 	case hold:
 		if time.Since(w.holdStart) < holdWindow {
+			if len(w.held) == 0 {
+				w.flushedEarly = true
+			}
 			return nil
 		}
 		if err := w.releaseHeld(); err != nil {
@@ -430,7 +447,7 @@ var bodyHeaders = []string{
 	"Content-Length", "Content-Type", "Content-Encoding", "Content-Range",
 	"Content-Disposition", "Content-Language", "Content-Location", "Content-Md5",
 	"Content-Digest", "Repr-Digest", "Digest", "Etag", "Last-Modified",
-	"Accept-Ranges", "Expires", "Transfer-Encoding",
+	"Accept-Ranges", "Expires", "Transfer-Encoding", "Trailer",
 }
 
 // writePage answers with the explanation page, keeping the status and
@@ -452,6 +469,11 @@ func (w *writer) writePage() {
 	w.oldEncoded = w.gzipped
 	for _, k := range bodyHeaders {
 		delete(hdr, k)
+	}
+	for k := range hdr {
+		if strings.HasPrefix(k, http.TrailerPrefix) {
+			delete(hdr, k) // the old body's trailers
+		}
 	}
 	hdr["Content-Type"] = []string{page.ContentType}
 	hdr["Content-Language"] = []string{page.ContentLanguage}

@@ -92,13 +92,20 @@ var stockPages = []stockPage{
 		return i >= 0 && i < 64 && bytes.HasPrefix(bytes.TrimSpace(b), []byte("<!doctype html>"))
 	}},
 	{"IIS", func(b []byte, complete bool) bool {
-		return bytes.HasPrefix(b, []byte(`<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN"`)) && iisTitle.Match(b)
+		// the detailed page's title says IIS; the remote page has a plain
+		// "404 - ..." title, so its "Server Error" banner must be there too
+		if !bytes.HasPrefix(b, []byte(`<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN"`)) ||
+			bytes.Contains(b, []byte("<form")) || bytes.Contains(b, []byte("<script")) {
+			return false
+		}
+		m := iisTitle.FindSubmatch(b)
+		return m != nil && (len(m[1]) > 0 || bytes.Contains(b, []byte(`<div id="header"><h1>Server Error</h1></div>`)))
 	}},
 }
 
 var (
 	apacheHead = regexp.MustCompile("^<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2\\.0//EN\">\n<html><head>\n<title>[1-5][0-9][0-9] [^<]*</title>\n</head><body>\n<h1>[^<]*</h1>")
-	iisTitle   = regexp.MustCompile(`<title>(IIS [0-9.]+ Detailed Error - [1-5][0-9][0-9][^<]*|[1-5][0-9][0-9](\.[0-9]+)? - [^<]*)</title>`)
+	iisTitle   = regexp.MustCompile(`<title>(?:(IIS [0-9.]+ Detailed Error) - [1-5][0-9][0-9][^<]*|[1-5][0-9][0-9](?:\.[0-9]+)? - [^<]*)</title>`)
 )
 
 // StockServer returns the name of the server whose stock error page body

@@ -1,0 +1,814 @@
+package explain
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Accept values real clients send.
+const (
+	acceptFirefox = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+	acceptChrome  = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7"
+	acceptSafari  = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+	acceptCurl    = "*/*"
+)
+
+func TestNegotiateFormat(t *testing.T) {
+	for _, tc := range []struct {
+		name, accept string
+		want         Format
+	}{
+		// the three everyday clients
+		{"FirefoxGetsHTML", acceptFirefox, FormatHTML},
+		{"ChromeGetsHTML", acceptChrome, FormatHTML},
+		{"SafariGetsHTML", acceptSafari, FormatHTML},
+		{"CurlStarSlashStarGetsText", acceptCurl, FormatText},
+		{"NoAcceptGetsText", "", FormatText},
+		{"ApplicationJSONGetsJSON", "application/json", FormatJSON},
+		{"ProblemJSONGetsJSON", "application/problem+json", FormatJSON},
+		{"JSONWithWildcardFallbackGetsJSON", "application/json, */*;q=0.5", FormatJSON},
+		{"TextPlainGetsText", "text/plain", FormatText},
+		{"MediaRangeIsCaseInsensitive", "TEXT/HTML", FormatHTML},
+		{"SpacesAroundParametersAreIgnored", " text/html ; q=0.8 , application/json ; Q=0.9 ", FormatJSON},
+		{"ApplicationWildcardGetsJSON", "application/*", FormatJSON},
+		{"TextWildcardTieGoesToText", "text/*", FormatText},
+		{"HigherQWinsHTML", "text/html;q=0.9, application/json;q=0.5", FormatHTML},
+		{"HigherQWinsJSON", "text/html;q=0.5, application/json;q=0.9", FormatJSON},
+		{"OtherParametersDoNotHideQ", "text/html;level=1;q=0.4, application/json;q=0.5", FormatJSON},
+		{"NamedTypeBeatsWildcardAtSameQ", "text/html, */*", FormatHTML},
+		{"WildcardBeforeNamedTypeStillLoses", "*/*;q=0.1, text/html", FormatHTML},
+		// q=0 exclusions
+		{"HTMLExcludedFallsToText", "text/html;q=0, */*", FormatText},
+		{"JSONExcludedBrowserStillHTML", "application/json;q=0, text/html", FormatHTML},
+		{"TextExcludedWildcardGivesNotText", "*/*, text/plain;q=0", FormatHTML},
+		{"TextAndHTMLExcludedGivesJSON", "text/plain;q=0, text/html;q=0, application/json;q=0.1", FormatJSON},
+		{"EverythingExcludedGivesText", "text/plain;q=0, text/html;q=0, application/json;q=0", FormatText},
+		{"WildcardExcludedGivesText", "*/*;q=0", FormatText},
+		{"ZeroWithDecimalsIsExclusion", "application/json;q=0.000, text/html;q=0.1", FormatHTML},
+		// malformed values
+		{"GarbageGivesText", "garbage", FormatText},
+		{"SemicolonsOnlyGiveText", ";;;", FormatText},
+		{"CommasOnlyGiveText", ",,,,", FormatText},
+		{"NonNumericQIsNotAcceptance", "text/html;q=abc", FormatText},
+		{"QAboveOneIsNotAcceptance", "application/json;q=2", FormatText},
+		{"NegativeQIsNotAcceptance", "application/json;q=-1", FormatText},
+		{"ControlBytesGiveText", "\x00\x01\xff", FormatText},
+		{"ImagesOnlyGiveText", "image/png, image/*", FormatText},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := NegotiateFormat(tc.accept); got != tc.want {
+				t.Errorf("NegotiateFormat(%q) = %v, want %v", tc.accept, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestNegotiateFormatIgnoresOrder: RFC 9110 gives the order of the members of
+// Accept no meaning, so swapping two of them must not change the format.
+func TestNegotiateFormatIgnoresOrder(t *testing.T) {
+	for _, pair := range [][2]string{
+		{"text/html;q=0.5", "application/json;q=0.9"},
+		{"text/html", "*/*;q=0.1"},
+		{"text/plain;q=0", "*/*"},
+		// a text/html the client accepts must not be hidden by an earlier,
+		// excluded media range that maps to the same format
+		{"application/xhtml+xml;q=0", "text/html"},
+		// the JSON page is application/problem+json: when the client
+		// excludes exactly that, it must not get it because it named
+		// application/json first
+		{"application/json", "application/problem+json;q=0"},
+	} {
+		a := pair[0] + ", " + pair[1]
+		b := pair[1] + ", " + pair[0]
+		if fa, fb := NegotiateFormat(a), NegotiateFormat(b); fa != fb {
+			t.Errorf("NegotiateFormat(%q) = %v but NegotiateFormat(%q) = %v", a, fa, b, fb)
+		}
+	}
+}
+
+func TestFormatNamesRoundTrip(t *testing.T) {
+	for _, f := range []Format{FormatText, FormatHTML, FormatJSON} {
+		g, ok := ParseFormat(f.String())
+		if !ok || g != f {
+			t.Errorf("ParseFormat(%q) = %v, %v; want %v, true", f.String(), g, ok, f)
+		}
+	}
+	if _, ok := ParseFormat("xml"); ok {
+		t.Error(`ParseFormat("xml") ok, want not ok`)
+	}
+	want := map[Format]string{
+		FormatText: "text/plain; charset=utf-8",
+		FormatHTML: "text/html; charset=utf-8",
+		FormatJSON: "application/problem+json",
+	}
+	for f, ct := range want {
+		if f.ContentType() != ct {
+			t.Errorf("%v.ContentType() = %q, want %q", f, f.ContentType(), ct)
+		}
+	}
+}
+
+func hasLanguage(tag string) bool {
+	for _, l := range Languages() {
+		if l == tag {
+			return true
+		}
+	}
+	return false
+}
+
+func TestLanguagesList(t *testing.T) {
+	tags := Languages()
+	if len(tags) == 0 || tags[0] != "en" {
+		t.Fatalf("Languages() = %q, want English first", tags)
+	}
+	seen := map[string]bool{}
+	for i, tag := range tags {
+		if seen[tag] {
+			t.Errorf("Languages() lists %q twice", tag)
+		}
+		seen[tag] = true
+		if Lang(i).String() != tag {
+			t.Errorf("Lang(%d).String() = %q, want %q", i, Lang(i).String(), tag)
+		}
+		if l, ok := ParseLang(tag); !ok || l != Lang(i) {
+			t.Errorf("ParseLang(%q) = %v, %v; want %d, true", tag, l, ok, i)
+		}
+	}
+	// (not Klingon: CLDR matches tlh to English with high confidence)
+	if !hasLanguage("tr") {
+		if l, ok := ParseLang("tr"); ok {
+			t.Errorf(`ParseLang("tr") = %v, ok; no page is written in Turkish`, l)
+		}
+	}
+	if _, ok := ParseLang("not a tag!"); ok {
+		t.Error(`ParseLang("not a tag!") ok, want not ok`)
+	}
+}
+
+func TestMatchLanguage(t *testing.T) {
+	for _, tc := range []struct {
+		name, header string
+		want         string // a tag from Languages()
+		needs        string // the language the row needs, "" for English; "!xx": needs xx absent
+	}{
+		{"EmptyGivesEnglish", "", "en", ""},
+		{"EnglishUS", "en-US,en;q=0.9", "en", ""},
+		{"EnglishGB", "en-GB", "en", ""},
+		{"GarbageGivesEnglish", "!!!garbage!!!", "en", ""},
+		{"BadQGivesEnglish", "de;q=abc", "en", ""},
+		{"UnknownLanguageGivesEnglish", "tr-TR", "en", "!tr"},
+		{"WildcardGivesEnglish", "*", "en", ""},
+		{"GermanGermanyGivesGerman", "de-DE,de;q=0.9,en;q=0.8", "de", "de"},
+		{"GermanSwissGivesGerman", "de-CH", "de", "de"},
+		{"GermanPreferredOverEnglish", "en;q=0.5, de", "de", "de"},
+		{"EnglishPreferredOverGerman", "de;q=0.5, en", "en", "de"},
+		{"ExcludedGermanNotChosen", "de;q=0, fr", "fr", "fr"},
+		{"FrenchCanadaGivesFrench", "fr-CA,fr;q=0.9", "fr", "fr"},
+		{"SpanishMexicoGivesSpanish", "es-MX", "es", "es"},
+		{"JapaneseGivesJapanese", "ja-JP,ja;q=0.9", "ja", "ja"},
+		{"DutchBelgiumGivesDutch", "nl-BE", "nl", "nl"},
+		{"PolishGivesPolish", "pl-PL", "pl", "pl"},
+		{"PortugueseBrazilGivesPortuguese", "pt-BR", "pt", "pt"},
+		{"ChineseChinaGivesChinese", "zh-CN,zh;q=0.9", "zh", "zh"},
+		{"ItalianGivesItalian", "it-IT,it;q=0.9,en;q=0.5", "it", "it"},
+		{"KoreanGivesKorean", "ko-KR", "ko", "ko"},
+		{"RussianGivesRussian", "ru-RU,ru;q=0.9", "ru", "ru"},
+		{"FirstSupportedOfSeveral", "sv-SE, nl;q=0.8, de;q=0.5", "nl", "nl"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if strings.HasPrefix(tc.needs, "!") && hasLanguage(tc.needs[1:]) {
+				t.Skipf("%q is in Languages()", tc.needs[1:])
+			}
+			if tc.needs != "" && tc.needs[0] != '!' && !hasLanguage(tc.needs) {
+				t.Skipf("%q is not in Languages() %q", tc.needs, Languages())
+			}
+			got := MatchLanguage(tc.header).String()
+			// a region subtag on the match would not be one of Languages()
+			if got != tc.want {
+				t.Errorf("MatchLanguage(%q) = %q, want %q", tc.header, got, tc.want)
+			}
+		})
+	}
+}
+
+// Stock pages as the servers write them.
+const (
+	nginx409 = "<html>\r\n<head><title>409 Conflict</title></head>\r\n<body>\r\n<center><h1>409 Conflict</h1></center>\r\n<hr><center>nginx/1.25.3</center>\r\n</body>\r\n</html>\r\n"
+	// server_tokens off
+	nginx502NoVersion = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+
+	apache409 = `<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">
+<html><head>
+<title>409 Conflict</title>
+</head><body>
+<h1>Conflict</h1>
+<p>The request could not be completed due to a conflict with the current state of the resource.</p>
+<hr>
+<address>Apache/2.4.57 (Debian) Server at example.com Port 80</address>
+</body></html>
+`
+	// ServerSignature Off, which is Apache httpd's default
+	// (https://httpd.apache.org/docs/2.4/mod/core.html#serversignature)
+	apache404NoSignature = `<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">
+<html><head>
+<title>404 Not Found</title>
+</head><body>
+<h1>Not Found</h1>
+<p>The requested URL was not found on this server.</p>
+</body></html>
+`
+	tomcat409 = `<!doctype html><html lang="en"><head><title>HTTP Status 409 – Conflict</title><style type="text/css">body {font-family:Tahoma,Arial,sans-serif;} h1, h2, h3, b {color:white;background-color:#525D76;} h1 {font-size:22px;} h2 {font-size:16px;} h3 {font-size:14px;} p {font-size:12px;} a {color:black;} .line {height:1px;background-color:#525D76;border:none;}</style></head><body><h1>HTTP Status 409 – Conflict</h1><hr class="line" /><p><b>Type</b> Status Report</p><p><b>Description</b> The request could not be completed due to a conflict with the current state of the target resource.</p><hr class="line" /><h3>Apache Tomcat/9.0.83</h3></body></html>`
+
+	// IIS's detailed error page (errorMode Detailed, or a local request)
+	iisDetailed404 = "<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 Strict//EN\" \"http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd\">\r\n" +
+		"<html xmlns=\"http://www.w3.org/1999/xhtml\">\r\n<head>\r\n" +
+		"<title>IIS 10.0 Detailed Error - 404.0 - Not Found</title>\r\n" +
+		"<style type=\"text/css\">\r\n<!--\r\nbody{margin:0;font-size:.7em;font-family:Verdana,Arial,Helvetica,sans-serif;}\r\n-->\r\n</style>\r\n</head>\r\n" +
+		"<body>\r\n<div id=\"content\">\r\n<div class=\"content-container\">\r\n<h3>HTTP Error 404.0 - Not Found</h3>\r\n" +
+		"<h4>The resource you are looking for has been removed, had its name changed, or is temporarily unavailable.</h4>\r\n</div>\r\n</div>\r\n</body>\r\n</html>\r\n"
+
+	// IIS's default error page for remote visitors (errorMode
+	// DetailedLocalOnly, the default), from
+	// %SystemDrive%\inetpub\custerr\en-US\404.htm
+	iisRemote404 = `<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">
+<html xmlns="http://www.w3.org/1999/xhtml">
+<head>
+<meta http-equiv="Content-Type" content="text/html; charset=iso-8859-1"/>
+<title>404 - File or directory not found.</title>
+<style type="text/css">
+<!--
+body{margin:0;font-size:.7em;font-family:Verdana, Arial, Helvetica, sans-serif;background:#EEEEEE;}
+fieldset{padding:0 15px 10px 15px;} 
+h1{font-size:2.4em;margin:0;color:#FFF;}
+h2{font-size:1.7em;margin:0;color:#CC0000;} 
+h3{font-size:1.2em;margin:10px 0 0 0;color:#000000;} 
+#header{width:96%;margin:0 0 0 0;padding:6px 2% 6px 2%;font-family:"trebuchet MS", Verdana, sans-serif;color:#FFF;
+background-color:#555555;}
+#content{margin:0 0 0 2%;position:relative;}
+.content-container{background:#FFF;width:96%;margin-top:8px;padding:10px;position:relative;}
+-->
+</style>
+</head>
+<body>
+<div id="header"><h1>Server Error</h1></div>
+<div id="content">
+ <div class="content-container"><fieldset>
+  <h2>404 - File or directory not found.</h2>
+  <h3>The resource you are looking for might have been removed, had its name changed, or is temporarily unavailable.</h3>
+ </fieldset></div>
+</div>
+</body>
+</html>
+`
+
+	// an application's own 404 page in the XHTML 1.0 Strict of its era,
+	// with search and navigation: not IIS's
+	appXHTML404 = `<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">
+<html xmlns="http://www.w3.org/1999/xhtml">
+<head><title>404 - Page not found | Acme Shop</title><link rel="stylesheet" href="/css/shop.css" /></head>
+<body>
+<div id="nav"><a href="/">Home</a> <a href="/catalog">Catalog</a> <a href="/cart">Cart (2)</a></div>
+<h1>We could not find that page</h1>
+<p>The product may have been discontinued. Try searching:</p>
+<form action="/search" method="get"><input name="q" /><input type="submit" value="Search" /></form>
+</body>
+</html>
+`
+	appHTML       = `<!doctype html><html><body><h1>Somebody else saved first</h1><p>Reload to see their version.</p></body></html>`
+	appHTMLApache = `<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">
+<html><head><title>Order 1234</title></head><body>
+<h1>Order 1234 was changed by Alice at 10:32</h1>
+<form method="post" action="/orders/1234/merge"><p>Your changes: 3 items.</p><button>Merge</button></form>
+</body></html>
+`
+)
+
+func TestStockServer(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		body     string
+		complete bool
+		want     string
+	}{
+		{"Nginx409", nginx409, true, "nginx"},
+		{"Nginx502WithoutVersion", nginx502NoVersion, true, "nginx"},
+		{"NginxNeedsWholeBody", nginx409[:60], false, ""},
+		{"Apache409WithSignature", apache409, true, "Apache"},
+		{"Apache404DefaultServerSignatureOff", apache404NoSignature, true, "Apache"},
+		{"Tomcat409Whole", tomcat409, true, "Tomcat"},
+		{"Tomcat409FirstBytes", tomcat409[:200], false, "Tomcat"},
+		{"IISDetailed404", iisDetailed404, true, "IIS"},
+		{"IISDetailed404FirstBytes", iisDetailed404[:300], false, "IIS"},
+		{"IISRemote404", iisRemote404, true, "IIS"},
+		{"ApplicationHTMLIsNotStock", appHTML, true, ""},
+		{"ApplicationHTMLWithApacheDoctypeIsNotStock", appHTMLApache, true, ""},
+		{"ApplicationXHTMLPageWithNumericTitleIsNotStock", appXHTML404, true, ""},
+		{"ApplicationHTMLMentioningNginxIsNotStock", "<!doctype html><p>We moved from nginx to Caddy.</p><h1>Order conflict</h1>", true, ""},
+		{"EmptyIsNotStock", "", true, ""},
+		{"ShortIsNotStock", "<html", true, ""},
+		{"PlainTextIsNotStock", "409 Conflict\n", true, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := StockServer([]byte(tc.body), tc.complete); got != tc.want {
+				t.Errorf("StockServer(%.60q..., complete=%v) = %q, want %q", tc.body, tc.complete, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestKindOf(t *testing.T) {
+	for ct, want := range map[string]BodyKind{
+		"":                          KindPlain,
+		"   ":                       KindPlain,
+		"text/plain":                KindPlain,
+		"text/plain; charset=utf-8": KindPlain,
+		"Text/Plain; charset=UTF-8": KindPlain,
+		"text/html":                 KindHTML,
+		"text/html; charset=utf-8":  KindHTML,
+		"application/json":          KindOther,
+		"application/problem+json":  KindOther,
+		"text/event-stream":         KindOther,
+		"image/png":                 KindOther,
+		"text/plain; charset":       KindOther, // unreadable
+	} {
+		if got := KindOf(ct); got != want {
+			t.Errorf("KindOf(%q) = %v, want %v", ct, got, want)
+		}
+	}
+}
+
+func TestHint(t *testing.T) {
+	long := strings.Repeat("x", 300)
+	for _, tc := range []struct {
+		name string
+		o    Observation
+		want []string // substrings
+	}{
+		{"MKCOL409MissingParent", Observation{Method: "MKCOL", Status: 409}, []string{"MKCOL answered 409", "parent collection", "RFC 4918"}},
+		{"PUT409WithoutIfMatch", Observation{Method: "PUT", Status: 409}, []string{"PUT answered 409", "no If-Match"}},
+		{"MOVE409WithoutIfMatch", Observation{Method: "MOVE", Status: 409}, []string{"MOVE answered 409", "no If-Match"}},
+		{"PUT409StaleIfMatch", Observation{Method: "PUT", Status: 409, IfMatch: `"v1"`, ETag: `"v2"`}, []string{`If-Match "v1" against current ETag "v2"`, "older version"}},
+		{"PATCH409StaleIfMatch", Observation{Method: "PATCH", Status: 409, IfMatch: `"v1"`, ETag: `"v2"`}, []string{`PATCH answered 409 with If-Match "v1"`}},
+		{"PUT409IfMatchListHasETag", Observation{Method: "PUT", Status: 409, IfMatch: `"v0", "v2"`, ETag: `"v2"`}, []string{"conflicts with the resource's current state", "body excerpt"}},
+		{"PUT409IfMatchStar", Observation{Method: "PUT", Status: 409, IfMatch: "*", ETag: `"v2"`}, []string{"conflicts with the resource's current state"}},
+		{"POST409Generic", Observation{Method: "POST", Status: 409}, []string{"POST answered 409", "edit conflict"}},
+		{"412IfMatchWithETag", Observation{Method: "PUT", Status: 412, IfMatch: `"v1"`, ETag: `"v2"`}, []string{`If-Match "v1" met current ETag "v2"`, "lost update"}},
+		{"412IfMatchWithoutETag", Observation{Method: "PUT", Status: 412, IfMatch: `"v1"`}, []string{"named no current ETag", "-gzip"}},
+		{"412IfUnmodifiedSinceWithLastModified", Observation{Method: "PUT", Status: 412, IfUnmodifiedSince: "Mon, 01 Jan 2024 00:00:00 GMT", LastModified: "Tue, 02 Jan 2024 00:00:00 GMT"}, []string{"met Last-Modified Tue, 02 Jan 2024"}},
+		{"412IfUnmodifiedSinceOnly", Observation{Method: "PUT", Status: 412, IfUnmodifiedSince: "Mon, 01 Jan 2024 00:00:00 GMT"}, []string{"changed after that time"}},
+		{"412IfNoneMatch", Observation{Method: "PUT", Status: 412, IfNoneMatch: "*"}, []string{"If-None-Match *", "creating twice"}},
+		{"412WebDAVIf", Observation{Method: "PUT", Status: 412, If: "(<urn:uuid:1>)"}, []string{"WebDAV If (<urn:uuid:1>)"}},
+		{"412NoPrecondition", Observation{Method: "PUT", Status: 412}, []string{"no precondition the module knows"}},
+		{"423WithoutToken", Observation{Method: "PUT", Status: 423}, []string{"without a lock token", "UNLOCK"}},
+		{"423WithToken", Observation{Method: "PUT", Status: 423, If: "(<urn:uuid:1>)"}, []string{"not the lock's owner token", "urn:uuid:1"}},
+		{"424", Observation{Method: "PROPPATCH", Status: 424}, []string{"PROPPATCH failed because another action"}},
+		{"428WithoutPrecondition", Observation{Method: "PUT", Status: 428}, []string{"carried no precondition", "If-Match"}},
+		{"428WithPrecondition", Observation{Method: "PUT", Status: 428, IfUnmodifiedSince: "Mon, 01 Jan 2024 00:00:00 GMT"}, []string{"did not accept as sufficient"}},
+		{"502FromHandler", Observation{Method: "GET", Status: 502, Source: "handler", Err: "dial tcp 127.0.0.1:9: connect: connection refused"}, []string{"could not get a response from the upstream", "connection refused"}},
+		{"502FromHandlerWithoutMessage", Observation{Method: "GET", Status: 502, Source: "handler"}, []string{"no error message"}},
+		{"502FromUpstream", Observation{Method: "GET", Status: 502, Source: "upstream"}, []string{"one hop further"}},
+		{"504FromHandler", Observation{Method: "GET", Status: 504, Source: "handler", Err: "context deadline exceeded"}, []string{"did not answer in time", "deadline"}},
+		{"504FromUpstream", Observation{Method: "GET", Status: 504, Source: "upstream"}, []string{"timed out waiting on its own upstream"}},
+		{"503", Observation{Method: "GET", Status: 503}, []string{"Retry-After"}},
+		{"500FromHandler", Observation{Method: "GET", Status: 500, Source: "handler", Err: "boom"}, []string{"a handler returned 500: boom"}},
+		{"LongHandlerErrorIsCut", Observation{Method: "GET", Status: 500, Source: "handler", Err: long}, []string{strings.Repeat("x", 200) + "…"}},
+		{"404Upstream", Observation{Method: "GET", Status: 404, Source: "upstream"}, []string{"GET answered 404 Not Found"}},
+		{"UnregisteredServerError", Observation{Method: "GET", Status: 599, Source: "upstream"}, []string{"GET answered 599 Server Error"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Hint(tc.o)
+			for _, w := range tc.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("Hint(%+v) = %q, want it to contain %q", tc.o, got, w)
+				}
+			}
+			if strings.Contains(got, strings.Repeat("x", 201)) {
+				t.Errorf("Hint quotes more than 200 bytes of the error: %q", got)
+			}
+		})
+	}
+	for code := 400; code <= 599; code++ {
+		for _, src := range []string{"upstream", "handler"} {
+			if Hint(Observation{Method: "GET", Status: code, Source: src}) == "" {
+				t.Errorf("Hint for %d from %s is empty", code, src)
+			}
+		}
+	}
+}
+
+func TestLookupAndCodes(t *testing.T) {
+	codes := Codes()
+	if len(codes) != len(registry) {
+		t.Fatalf("Codes() has %d codes, registry %d", len(codes), len(registry))
+	}
+	for i, c := range codes {
+		if i > 0 && codes[i-1] >= c {
+			t.Errorf("Codes() not ascending at %d: %v", i, codes)
+		}
+		s, ok := Lookup(c)
+		if !ok || s.Code != c || s.Reason == "" || s.RFC == 0 || s.Section == "" {
+			t.Errorf("Lookup(%d) = %+v, %v", c, s, ok)
+		}
+		if !strings.HasPrefix(s.SpecURL(), "https://www.rfc-editor.org/rfc/rfc"+strconv.Itoa(s.RFC)+"#section-") {
+			t.Errorf("Lookup(%d).SpecURL() = %q", c, s.SpecURL())
+		}
+	}
+	if s, ok := Lookup(418); ok || s.Reason != "Client Error" {
+		t.Errorf("Lookup(418) = %+v, %v; want the 4xx class, false", s, ok)
+	}
+	if s, ok := Lookup(599); ok || s.Reason != "Server Error" {
+		t.Errorf("Lookup(599) = %+v, %v; want the 5xx class, false", s, ok)
+	}
+}
+
+// textCodes are the keys every language's text map must have.
+func textCodes() []int { return append(Codes(), Class4xx, Class5xx) }
+
+// TestTextsComplete fails when any language misses any status, or any field
+// of any status or of its UI words.
+func TestTextsComplete(t *testing.T) {
+	for li, lg := range langs {
+		tag := lg.tag.String()
+		for _, code := range textCodes() {
+			tx, ok := lg.texts[code]
+			if !ok {
+				t.Errorf("%s: no text for %d", tag, code)
+				continue
+			}
+			checkText(t, fmt.Sprintf("%s %d", tag, code), tx)
+			// TextFor must give the status's own text, not its class's
+			got := TextFor(code, Lang(li))
+			if !reflect.DeepEqual(got, tx) {
+				t.Errorf("%s: TextFor(%d) is not the language's own text", tag, code)
+			}
+		}
+		for code := range lg.texts {
+			if code != Class4xx && code != Class5xx {
+				if _, ok := registry[code]; !ok {
+					t.Errorf("%s: text for %d, which is not in the registry", tag, code)
+				}
+			}
+		}
+		ui := UIFor(Lang(li))
+		if ui == nil {
+			t.Errorf("%s: no UI words", tag)
+			continue
+		}
+		v := reflect.ValueOf(*ui)
+		for i := 0; i < v.NumField(); i++ {
+			if strings.TrimSpace(v.Field(i).String()) == "" {
+				t.Errorf("%s: UI.%s is empty", tag, v.Type().Field(i).Name)
+			}
+		}
+		// unregistered codes fall back to their class's text
+		if !reflect.DeepEqual(TextFor(418, Lang(li)), lg.texts[Class4xx]) {
+			t.Errorf("%s: TextFor(418) is not the 4xx class text", tag)
+		}
+		if !reflect.DeepEqual(TextFor(599, Lang(li)), lg.texts[Class5xx]) {
+			t.Errorf("%s: TextFor(599) is not the 5xx class text", tag)
+		}
+	}
+}
+
+func checkText(t *testing.T, where string, tx Text) {
+	t.Helper()
+	for name, s := range map[string]string{"Title": tx.Title, "Summary": tx.Summary, "What": tx.What, "Where": tx.Where} {
+		if strings.TrimSpace(s) == "" {
+			t.Errorf("%s: %s is empty", where, name)
+		}
+	}
+	for name, list := range map[string][]string{"Visitor": tx.Visitor, "Owner": tx.Owner} {
+		if len(list) == 0 {
+			t.Errorf("%s: %s has no items", where, name)
+		}
+		for i, s := range list {
+			if strings.TrimSpace(s) == "" {
+				t.Errorf("%s: %s[%d] is empty", where, name, i)
+			}
+		}
+	}
+}
+
+const testID = "0f8fad5b-d9cb-469f-a165-70867728950e"
+
+var testTime = time.Date(2024, 5, 6, 7, 8, 9, 0, time.FixedZone("CEST", 2*3600))
+
+// TestRenderEveryPage renders every status, language and format and checks
+// what each format promises.
+func TestRenderEveryPage(t *testing.T) {
+	r, err := NewRenderer(Options{SiteName: "Demo shop", Contact: "ops@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes := append(Codes(), 418, 599)
+	for li, tag := range Languages() {
+		l := Lang(li)
+		for _, code := range codes {
+			for _, f := range []Format{FormatHTML, FormatJSON, FormatText} {
+				name := fmt.Sprintf("%s/%d/%s", tag, code, f)
+				p, err := r.Page(code, l, f)
+				if err != nil {
+					t.Errorf("%s: Page: %v", name, err)
+					continue
+				}
+				if p.ContentType != f.ContentType() || p.ContentLanguage != tag {
+					t.Errorf("%s: Content-Type %q, Content-Language %q", name, p.ContentType, p.ContentLanguage)
+				}
+				var buf bytes.Buffer
+				n, err := p.Render(&buf, testID, testTime)
+				if err != nil {
+					t.Errorf("%s: Render: %v", name, err)
+					continue
+				}
+				if int(n) != buf.Len() || p.Len(testID) != buf.Len() {
+					t.Errorf("%s: Render returned %d, wrote %d bytes, Len says %d", name, n, buf.Len(), p.Len(testID))
+				}
+				body := buf.String()
+				if !strings.Contains(body, testID) {
+					t.Errorf("%s: request id missing", name)
+				}
+				if !strings.Contains(body, "2024-05-06T05:08:09Z") {
+					t.Errorf("%s: time missing or not in UTC", name)
+				}
+				tx := TextFor(code, l)
+				s, _ := Lookup(code)
+				switch f {
+				case FormatHTML:
+					checkHTML(t, name, body, tag, code, tx, p)
+				case FormatJSON:
+					checkProblem(t, name, buf.Bytes(), code, tx, s)
+				case FormatText:
+					head := fmt.Sprintf("%d %s · Demo shop\n", code, tx.Title)
+					if !strings.HasPrefix(body, head) {
+						t.Errorf("%s: text page starts %.80q, want %q", name, body, head)
+					}
+					if p.CSP != "" {
+						t.Errorf("%s: text page has a CSP", name)
+					}
+					if !strings.Contains(body, "mailto:ops@example.com") {
+						t.Errorf("%s: contact missing", name)
+					}
+				}
+			}
+		}
+	}
+}
+
+func checkHTML(t *testing.T, name, body, tag string, code int, tx Text, p *Page) {
+	t.Helper()
+	for _, want := range []string{
+		"<!doctype html>\n",
+		`<html lang="` + tag + `">`,
+		fmt.Sprintf("<title>%d ", code),
+		fmt.Sprintf(" %d · Demo shop</p>", code),
+		`<a href="mailto:ops@example.com">`,
+		"<code>" + testID + "</code>",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("%s: HTML lacks %q", name, want)
+		}
+	}
+	if strings.Count(body, "<html") != 1 || !strings.HasSuffix(body, "</html>\n") {
+		t.Errorf("%s: HTML is not one whole document", name)
+	}
+	if p.CSP == "" {
+		t.Errorf("%s: HTML page without CSP", name)
+	}
+	// the CSP allows exactly the page's style sheet
+	i, j := strings.Index(body, "<style>"), strings.Index(body, "</style>")
+	if i < 0 || j < i {
+		t.Errorf("%s: no style sheet", name)
+		return
+	}
+	sum := sha256.Sum256([]byte(body[i+len("<style>") : j]))
+	if h := "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"; !strings.Contains(p.CSP, h) {
+		t.Errorf("%s: CSP %q does not allow the page's style sheet %s", name, p.CSP, h)
+	}
+	if strings.Contains(strings.ToLower(body), "<script") {
+		t.Errorf("%s: built-in page has a script", name)
+	}
+}
+
+func checkProblem(t *testing.T, name string, body []byte, code int, tx Text, s Status) {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(body))
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		t.Errorf("%s: problem+json does not parse: %v\n%s", name, err, body)
+		return
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		t.Errorf("%s: more than one JSON value in the page", name)
+	}
+	want := map[string]any{
+		"type":     s.SpecURL(),
+		"title":    tx.Title,
+		"status":   float64(code),
+		"detail":   tx.What,
+		"instance": "urn:uuid:" + testID,
+	}
+	for k, v := range want {
+		if m[k] != v {
+			t.Errorf("%s: %s = %#v, want %#v", name, k, m[k], v)
+		}
+		if s, ok := m[k].(string); ok && s == "" {
+			t.Errorf("%s: %s is empty", name, k)
+		}
+	}
+	if m["contact"] != "mailto:ops@example.com" {
+		t.Errorf("%s: contact = %#v", name, m["contact"])
+	}
+}
+
+// TestLenMatchesRenderForAnyID: an id that is not hex and dashes is dropped
+// from the page, and Len knows it.
+func TestLenMatchesRenderForAnyID(t *testing.T) {
+	r, err := NewRenderer(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"", testID, "ABCDEF-0123", `<script>alert(1)</script>`, `"},"x":"`, strings.Repeat("a", 65), "é"} {
+		for _, f := range []Format{FormatHTML, FormatJSON, FormatText} {
+			p, err := r.Page(409, 0, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var buf bytes.Buffer
+			if _, err := p.Render(&buf, id, testTime); err != nil {
+				t.Fatal(err)
+			}
+			if p.Len(id) != buf.Len() {
+				t.Errorf("%s id %q: Len %d, Render wrote %d", f, id, p.Len(id), buf.Len())
+			}
+			if !safeID(id) && id != "" && strings.Contains(buf.String(), id) {
+				t.Errorf("%s: unsafe id %q reached the page", f, id)
+			}
+			if f == FormatJSON && !json.Valid(buf.Bytes()) {
+				t.Errorf("id %q breaks the JSON page", id)
+			}
+		}
+	}
+}
+
+const payload = `</title></p><script>alert(1)</script><img src=x onerror="alert(2)">'"&`
+
+// TestSiteNameAndContactAreEscaped puts script and attribute payloads in
+// the owner's settings.
+func TestSiteNameAndContactAreEscaped(t *testing.T) {
+	for _, contact := range []string{
+		`https://example.com/help"><script>alert(3)</script>`,
+		`"<script>alert(4)</script>"@example.com`,
+		"ops@example.com",
+	} {
+		r, err := NewRenderer(Options{SiteName: payload, Contact: contact})
+		if err != nil {
+			// refusing the contact is a fine answer too
+			t.Logf("contact %q refused: %v", contact, err)
+			continue
+		}
+		for li := range Languages() {
+			html := render(t, r, 409, Lang(li), FormatHTML)
+			low := strings.ToLower(html)
+			for _, bad := range []string{"<script", "<img", `onerror="`, "</title></p>"} {
+				if strings.Contains(low, bad) {
+					t.Errorf("contact %q: HTML page contains %q unescaped", contact, bad)
+				}
+			}
+			if !strings.Contains(html, "&lt;script&gt;alert(1)&lt;/script&gt;") {
+				t.Errorf("site name not shown escaped in the HTML page")
+			}
+			js := render(t, r, 409, Lang(li), FormatJSON)
+			var m map[string]any
+			if err := json.Unmarshal([]byte(js), &m); err != nil {
+				t.Fatalf("JSON page does not parse with payloads: %v\n%s", err, js)
+			}
+			// the site name's payload; the contact's own payloads are the
+			// owner's address, checked in the HTML page above
+			if strings.Contains(js, "<script>alert(1)") || strings.Contains(js, "<img") {
+				t.Errorf("JSON page carries the site name's markup raw: %s", js)
+			}
+			for k, v := range m {
+				if s, ok := v.(string); ok && strings.Contains(s, "alert(1)") && s != payload && !strings.Contains(s, payload) {
+					t.Errorf("JSON %s mangles the site name: %q", k, s)
+				}
+			}
+		}
+	}
+}
+
+func render(t *testing.T, r *Renderer, code int, l Lang, f Format) string {
+	t.Helper()
+	p, err := r.Page(code, l, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if _, err := p.Render(&buf, testID, testTime); err != nil {
+		t.Fatal(err)
+	}
+	return buf.String()
+}
+
+func TestContactChecked(t *testing.T) {
+	for c, ok := range map[string]bool{
+		"ops@example.com":          true,
+		"mailto:ops@example.com":   true,
+		"https://example.com/help": true,
+		"http://example.com":       true,
+		"javascript:alert(1)":      false,
+		"https://":                 false,
+		"ftp://example.com":        false,
+		"Ops <ops@example.com>":    false,
+		"not an address":           false,
+		"data:text/html,<script>":  false,
+	} {
+		_, err := NewRenderer(Options{Contact: c})
+		if (err == nil) != ok {
+			t.Errorf("NewRenderer(Contact %q): err %v, want ok=%v", c, err, ok)
+		}
+		if err != nil && !strings.Contains(err.Error(), c) {
+			t.Errorf("error for contact %q does not name it: %v", c, err)
+		}
+	}
+}
+
+func TestOwnerTemplate(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.html")
+	if err := os.WriteFile(good, []byte(`<p>{{.Code}} {{.Text.Title}} {{.SiteName}} {{.RequestID}} {{.Lang}}</p>`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(dir, "bad.html")
+	if err := os.WriteFile(bad, []byte("<p>\n{{.NoSuchField}}</p>"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, err := NewRenderer(Options{Template: good, SiteName: payload})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := r.Page(409, 0, FormatHTML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Len(testID) != -1 {
+		t.Errorf("owner template: Len = %d, want -1 (unknown before rendering)", p.Len(testID))
+	}
+	if p.CSP == "" {
+		t.Error("owner template page has no CSP")
+	}
+	var buf bytes.Buffer
+	n, err := p.Render(&buf, testID, testTime)
+	if err != nil || int(n) != buf.Len() {
+		t.Fatalf("Render: %d, %v (wrote %d)", n, err, buf.Len())
+	}
+	if strings.Contains(buf.String(), "<script") || !strings.Contains(buf.String(), "409 Conflict") || !strings.Contains(buf.String(), testID) {
+		t.Errorf("owner template page: %s", buf.String())
+	}
+	// the JSON and text pages stay built in
+	if p, _ := r.Page(409, 0, FormatJSON); p.Len(testID) < 0 {
+		t.Error("owner template changed the JSON page")
+	}
+
+	_, err = NewRenderer(Options{Template: bad})
+	if err == nil || !strings.Contains(err.Error(), bad) || !strings.Contains(err.Error(), "NoSuchField") {
+		t.Errorf("bad template: err %v, want it to name %s and the field", err, bad)
+	}
+	_, err = NewRenderer(Options{Pages: map[int]string{409: filepath.Join(dir, "missing.html")}})
+	if err == nil || !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("missing page file: err %v, want a not-exist error", err)
+	}
+	_, err = NewRenderer(Options{Pages: map[int]string{302: good}})
+	if err == nil || !strings.Contains(err.Error(), "302") {
+		t.Errorf("page for 302: err %v, want it refused by status", err)
+	}
+}
+
+func TestPageCacheIsBounded(t *testing.T) {
+	r, err := NewRenderer(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := r.Page(409, 0, FormatText)
+	b, _ := r.Page(409, 0, FormatText)
+	if a != b {
+		t.Error("a 4xx page is not cached")
+	}
+	c, _ := r.Page(999, 0, FormatText)
+	d, _ := r.Page(999, 0, FormatText)
+	if c == d {
+		t.Error("a page for 999 is cached; the cache must stay bounded to 4xx and 5xx")
+	}
+}
