@@ -142,7 +142,11 @@ func (w *writer) explainable(code int) bool {
 	w.kind = explain.KindOf(hdr.Get("Content-Type"))
 	switch w.kind {
 	case explain.KindOther:
-		return false
+		// a typed body is bare only when it is empty: held with a budget
+		// of no bytes, it goes out at its first byte
+		if hdr.Get("Content-Encoding") != "" {
+			return false
+		}
 	case explain.KindHTML:
 		if !w.h.stockPages {
 			return false
@@ -162,11 +166,20 @@ func (w *writer) explainable(code int) bool {
 		}
 		// an HTML stock page may be known by its first bytes, so a longer
 		// one is still held; a long plain or gzip body cannot be bare
-		if n > int64(w.h.bareMax) && (w.kind == explain.KindPlain || w.gzipped) {
+		if n > int64(w.budget()) && (w.kind != explain.KindHTML || w.gzipped) {
 			return false
 		}
 	}
 	return true
+}
+
+// budget is how many body bytes may be held: bare_max, or none for a
+// typed body, which is bare only when empty.
+func (w *writer) budget() int {
+	if w.kind == explain.KindOther {
+		return 0
+	}
+	return w.h.bareMax
 }
 
 // upgradeless says the request is neither a CONNECT nor a protocol
@@ -191,7 +204,7 @@ func (w *writer) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	// hold
-	if len(w.held)+len(p) <= w.h.bareMax && time.Since(w.holdStart) < holdWindow {
+	if len(w.held)+len(p) <= w.budget() && time.Since(w.holdStart) < holdWindow {
 		w.held = append(w.held, p...)
 		w.bodyBytes += int64(len(p))
 		return len(p), nil
@@ -395,8 +408,10 @@ func errorStatus(err error) int {
 // complete is false), says no more than the status line.
 func (w *writer) bare(complete bool) bool {
 	body := w.held
-	if w.r.Method == http.MethodHead {
-		// no body comes, so the headers decide as GET's body would: an
+	if w.r.Method == http.MethodHead && len(body) == 0 {
+		// no body came (a handler may write one for HEAD, as http.Error
+		// does, and then it is judged), so the headers decide as GET's
+		// body would: an
 		// announced empty body is bare, and so is a plain one that
 		// explainable let through (Content-Length at most bare_max, or
 		// none); an HTML page of unknown content is not
@@ -417,6 +432,10 @@ func (w *writer) bare(complete bool) bool {
 	}
 	switch w.kind {
 	case explain.KindPlain:
+		if _, typed := w.snapshot["Content-Type"]; !typed && explain.LooksStructured(body) {
+			// untyped JSON or markup is a program's answer, not bare text
+			return false
+		}
 		return len(body) <= w.h.bareMax && utf8.Valid(body) && bytes.IndexByte(body, 0) < 0
 	case explain.KindHTML:
 		if w.stock = explain.StockServer(body, complete); w.stock != "" {

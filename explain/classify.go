@@ -40,6 +40,13 @@ func KindOf(contentType string) BodyKind {
 	return KindOther
 }
 
+// LooksStructured reports whether an untyped body looks like JSON or
+// markup: its first byte other than white space is '{', '[' or '<'.
+func LooksStructured(body []byte) bool {
+	b := bytes.TrimLeft(body, " \t\r\n")
+	return len(b) > 0 && (b[0] == '{' || b[0] == '[' || b[0] == '<')
+}
+
 // IsTextual reports whether a body of this Content-Type is text that may be
 // quoted in a log excerpt.
 func IsTextual(contentType string) bool {
