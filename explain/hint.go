@@ -106,7 +106,8 @@ func shortErr(s string) string {
 		return "no error message"
 	}
 	if len(s) > 200 {
-		return s[:200] + "…"
+		// cut at 200 bytes, dropping a character cut in half
+		return strings.ToValidUTF8(s[:200], "") + "…"
 	}
 	return s
 }
