@@ -135,10 +135,14 @@ func (m *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if err != nil || code < 400 || code > 599 {
 				return d.Errf("explain_errors: page: %q: must be a 4xx or 5xx status code", args[0])
 			}
+			key := strconv.Itoa(code)
+			if _, dup := m.Pages[key]; dup {
+				return d.Errf("explain_errors: page: status %d has a page already", code)
+			}
 			if m.Pages == nil {
 				m.Pages = make(map[string]string)
 			}
-			m.Pages[args[0]] = args[1]
+			m.Pages[key] = args[1]
 		default:
 			return d.Errf("explain_errors: unknown subdirective %q", name)
 		}

@@ -210,6 +210,9 @@ func (h *Handler) compile() error {
 		if err != nil || code < 400 || code > 599 {
 			return fmt.Errorf("explain_errors: pages: %q: must be a 4xx or 5xx status code", k)
 		}
+		if _, dup := opts.Pages[code]; dup {
+			return fmt.Errorf("explain_errors: pages: status %d is named twice", code)
+		}
 		if opts.Pages == nil {
 			opts.Pages = make(map[int]string)
 		}

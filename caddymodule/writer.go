@@ -147,10 +147,6 @@ func (w *writer) explainable(code int) bool {
 		if hdr.Get("Content-Encoding") != "" {
 			return false
 		}
-	case explain.KindHTML:
-		if !w.h.stockPages {
-			return false
-		}
 	}
 	switch ce := hdr.Get("Content-Encoding"); {
 	case ce == "" || strings.EqualFold(ce, "identity"):
@@ -174,9 +170,10 @@ func (w *writer) explainable(code int) bool {
 }
 
 // budget is how many body bytes may be held: bare_max, or none for a
-// typed body, which is bare only when empty.
+// typed body (HTML too, when stock pages are off), which is bare only when
+// empty.
 func (w *writer) budget() int {
-	if w.kind == explain.KindOther {
+	if w.kind == explain.KindOther || w.kind == explain.KindHTML && !w.h.stockPages {
 		return 0
 	}
 	return w.h.bareMax
@@ -209,7 +206,7 @@ func (w *writer) Write(p []byte) (int, error) {
 		w.bodyBytes += int64(len(p))
 		return len(p), nil
 	}
-	if len(w.held)+len(p) > w.h.bareMax && w.kind == explain.KindHTML && !w.gzipped {
+	if len(w.held)+len(p) > w.h.bareMax && w.kind == explain.KindHTML && w.h.stockPages && !w.gzipped {
 		// past bare_max only a stock page known by its first bytes is bare
 		room := w.h.bareMax + 1 - len(w.held)
 		w.held = append(w.held, p[:min(room, len(p))]...)
@@ -415,7 +412,7 @@ func (w *writer) bare(complete bool) bool {
 		// announced empty body is bare, and so is a plain one that
 		// explainable let through (Content-Length at most bare_max, or
 		// none); an HTML page of unknown content is not
-		return w.Header().Get("Content-Length") == "0" || w.kind == explain.KindPlain
+		return w.snapshot.Get("Content-Length") == "0" || w.kind == explain.KindPlain
 	}
 	if w.gzipped {
 		if !complete {
@@ -438,6 +435,9 @@ func (w *writer) bare(complete bool) bool {
 		}
 		return len(body) <= w.h.bareMax && utf8.Valid(body) && bytes.IndexByte(body, 0) < 0
 	case explain.KindHTML:
+		if !w.h.stockPages {
+			return false
+		}
 		if w.stock = explain.StockServer(body, complete); w.stock != "" {
 			return true
 		}

@@ -50,7 +50,7 @@ func LooksStructured(body []byte) bool {
 // IsTextual reports whether a body of this Content-Type is text that may be
 // quoted in a log excerpt.
 func IsTextual(contentType string) bool {
-	if contentType == "" {
+	if strings.TrimSpace(contentType) == "" {
 		return true
 	}
 	mt, _, err := mime.ParseMediaType(contentType)
@@ -96,7 +96,7 @@ var stockPages = []stockPage{
 		// the title comes first and is unmistakable; the rest is a style
 		// sheet and the same words again, so the first bytes decide
 		i := bytes.Index(b, []byte("<title>HTTP Status "))
-		return i >= 0 && i < 64 && bytes.HasPrefix(bytes.TrimSpace(b), []byte("<!doctype html>"))
+		return i >= 0 && i < 64 && bytes.HasPrefix(b, []byte("<!doctype html>"))
 	}},
 	{"IIS", func(b []byte, complete bool) bool {
 		// the detailed page's title says IIS; the remote page has a plain

@@ -1,0 +1,175 @@
+package explain
+
+import (
+	"bytes"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// Fuzz targets of the parsers that see request and response bytes: Accept,
+// Accept-Language, Content-Type and error bodies. Each one must take any
+// input without panicking and answer within its documented range. Seed
+// corpora are in testdata/fuzz/<FuzzName>/; .ci/fuzz.sh runs the targets.
+
+// fuzzAccepts are Accept values real clients send, and a few odd ones.
+var fuzzAccepts = []string{
+	"",
+	"*/*",
+	"text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+	"text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7",
+	"application/json",
+	"application/problem+json",
+	"application/json;q=0.5, text/html;q=0.6",
+	"text/*;q=0.3, application/*",
+	"application/xhtml+xml",
+	"TEXT/HTML ; Q=0.001",
+	"text/plain; q=1.0000, application/json; q=NaN",
+	"text/html;q=Inf,application/json;q=-1",
+	";;;,,,",
+	"text/html;q=0",
+}
+
+// FuzzNegotiateFormat: any Accept value gives one of the three formats, and
+// a value whose only mentions of text/html carry q=0 never gives HTML, even
+// when application/xhtml+xml, text/* or */* are welcome.
+func FuzzNegotiateFormat(f *testing.F) {
+	for i, a := range fuzzAccepts {
+		f.Add(a, uint8(i), uint8(i))
+	}
+	f.Fuzz(func(t *testing.T, accept string, pos, qform uint8) {
+		got := NegotiateFormat(accept)
+		if got != FormatText && got != FormatHTML && got != FormatJSON {
+			t.Fatalf("NegotiateFormat(%q) = %d, not a format", accept, got)
+		}
+		if again := NegotiateFormat(accept); again != got {
+			t.Fatalf("NegotiateFormat(%q) = %v, then %v", accept, got, again)
+		}
+		if _, ok := ParseFormat(got.String()); !ok {
+			t.Fatalf("format %d has no name", got)
+		}
+
+		// Take every text/html range out of the header (as the header's
+		// grammar delimits them), then put exactly one back, excluded.
+		var kept []string
+		for _, part := range strings.Split(accept, ",") {
+			mediaRange, _, _ := strings.Cut(part, ";")
+			if strings.ToLower(strings.TrimSpace(mediaRange)) == "text/html" {
+				continue
+			}
+			kept = append(kept, part)
+		}
+		excluded := []string{"text/html;q=0", " TEXT/HTML ; Q=0.000", "text/html;level=1;q=0", "text/html;q=0.0", "text/html ;q=0.0004"}[int(qform)%5]
+		at := int(pos) % (len(kept) + 1)
+		header := strings.Join(slices.Insert(kept, at, excluded), ",")
+		if got := NegotiateFormat(header); got == FormatHTML {
+			t.Fatalf("NegotiateFormat(%q) = html, but text/html is only mentioned with q=0", header)
+		}
+	})
+}
+
+// FuzzMatchLanguage: any Accept-Language value gives one of Languages.
+func FuzzMatchLanguage(f *testing.F) {
+	for _, s := range []string{
+		"", "en", "de-DE,de;q=0.9", "fr-CH, fr;q=0.9, en;q=0.8, de;q=0.7, *;q=0.5",
+		"pt-BR", "zh-Hant-TW", "zh-Hans", "ja-JP", "ko", "ru;q=0.1,pl;q=0.2",
+		"xx", "*", "nl;q=0", "es-419", "i-klingon", "en-US-u-va-posix", "de;q=abc",
+		"sr-Latn-RS, en;q=0.001", strings.Repeat("en,", 50), "x-private",
+	} {
+		f.Add(s)
+	}
+	names := Languages()
+	f.Fuzz(func(t *testing.T, s string) {
+		l := MatchLanguage(s)
+		if int(l) < 0 || int(l) >= len(names) {
+			t.Fatalf("MatchLanguage(%q) = %d, not an index of the %d languages", s, l, len(names))
+		}
+		if !slices.Contains(names, l.String()) {
+			t.Fatalf("MatchLanguage(%q) = %q, not one of %v", s, l.String(), names)
+		}
+		if l2, ok := ParseLang(s); ok && (int(l2) < 0 || int(l2) >= len(names)) {
+			t.Fatalf("ParseLang(%q) = %d, ok", s, l2)
+		}
+	})
+}
+
+// Stock pages as the servers write them (the explain tests have their own).
+const (
+	fuzzNginx409  = "<html>\r\n<head><title>409 Conflict</title></head>\r\n<body>\r\n<center><h1>409 Conflict</h1></center>\r\n<hr><center>nginx/1.25.3</center>\r\n</body>\r\n</html>\r\n"
+	fuzzApache409 = "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n<html><head>\n<title>409 Conflict</title>\n</head><body>\n<h1>Conflict</h1>\n" +
+		"<p>The request could not be completed due to a conflict with the current state of the resource.</p>\n<hr>\n" +
+		"<address>Apache/2.4.57 (Debian) Server at example.com Port 80</address>\n</body></html>\n"
+	fuzzTomcat409 = `<!doctype html><html lang="en"><head><title>HTTP Status 409 – Conflict</title><style type="text/css">body {font-family:Tahoma,Arial,sans-serif;}</style></head><body><h1>HTTP Status 409 – Conflict</h1><hr class="line" /><h3>Apache Tomcat/9.0.83</h3></body></html>`
+	fuzzIIS404    = "<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 Strict//EN\" \"http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd\">\r\n" +
+		"<html xmlns=\"http://www.w3.org/1999/xhtml\">\r\n<head>\r\n<title>IIS 10.0 Detailed Error - 404.0 - Not Found</title>\r\n</head>\r\n" +
+		"<body>\r\n<h3>HTTP Error 404.0 - Not Found</h3>\r\n</body>\r\n</html>\r\n"
+	fuzzIISRemote = "<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 Strict//EN\" \"http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd\">\r\n" +
+		"<html xmlns=\"http://www.w3.org/1999/xhtml\">\r\n<head>\r\n<title>404 - File or directory not found.</title>\r\n</head>\r\n<body></body>\r\n</html>\r\n"
+)
+
+// FuzzStockServer: any body is judged without panicking; only Tomcat and
+// IIS pages are known by their first bytes; a body that does not start with
+// '<' is never a stock page; and a page known by its first bytes is still
+// a stock page when it turns out to be the whole body.
+func FuzzStockServer(f *testing.F) {
+	for _, p := range []string{fuzzNginx409, fuzzApache409, fuzzTomcat409, fuzzIIS404, fuzzIISRemote} {
+		f.Add([]byte(p), true)
+		f.Add([]byte(p), false)
+		f.Add([]byte(p[:len(p)/2]), false)
+	}
+	f.Add([]byte("<!doctype html><html><body><h1>Somebody else saved first</h1></body></html>"), true)
+	f.Add([]byte("409 Conflict\n"), true)
+	f.Add([]byte("<html"), true)
+	f.Add([]byte{}, false)
+	servers := []string{"", "nginx", "Apache", "Tomcat", "IIS"}
+	f.Fuzz(func(t *testing.T, body []byte, complete bool) {
+		orig := bytes.Clone(body)
+		got := StockServer(body, complete)
+		if !bytes.Equal(body, orig) {
+			t.Fatalf("StockServer changed its input")
+		}
+		if !slices.Contains(servers, got) {
+			t.Fatalf("StockServer(%.80q, %v) = %q, not a known server", body, complete, got)
+		}
+		if got != "" && body[0] != '<' {
+			t.Fatalf("StockServer(%.80q, %v) = %q, but the body does not start with '<'", body, complete, got)
+		}
+		prefix := StockServer(body, false)
+		if prefix != "" && prefix != "Tomcat" && prefix != "IIS" {
+			t.Fatalf("StockServer(%.80q, false) = %q, but only Tomcat and IIS are known by their first bytes", body, prefix)
+		}
+		if prefix != "" && StockServer(body, true) == "" {
+			t.Fatalf("StockServer(%.80q): %q by its first bytes, nothing as a whole body", body, prefix)
+		}
+	})
+}
+
+// FuzzKindOf: any Content-Type value is classified without panicking, and
+// a value the module may call bare is one it may also quote in a record.
+func FuzzKindOf(f *testing.F) {
+	for _, ct := range []string{
+		"", "   ", "text/plain", "text/plain; charset=utf-8", "Text/Plain; charset=UTF-8",
+		"text/html", "text/html;charset=utf-8", "application/json", "application/problem+json",
+		"text/event-stream", "image/png", "text/plain; charset", "multipart/form-data; boundary=\"a b\"",
+		"text/html; charset*=utf-8''%e2%82%ac", "application/vnd.api+json", "text/plain;;", "/", "text/",
+	} {
+		f.Add(ct)
+	}
+	f.Fuzz(func(t *testing.T, ct string) {
+		k := KindOf(ct)
+		textual := IsTextual(ct)
+		switch k {
+		case KindOther:
+		case KindPlain:
+			if strings.TrimSpace(ct) != "" && !textual {
+				t.Fatalf("KindOf(%q) = plain, but IsTextual = false", ct)
+			}
+		case KindHTML:
+			if !textual {
+				t.Fatalf("KindOf(%q) = html, but IsTextual = false", ct)
+			}
+		default:
+			t.Fatalf("KindOf(%q) = %d, not a kind", ct, k)
+		}
+	})
+}
