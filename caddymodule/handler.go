@@ -111,6 +111,7 @@ type Handler struct {
 	stockPages         bool
 	handlerErrors      bool
 	renderer           *explain.Renderer
+	langs              *explain.LangCache
 	logger             *zap.Logger
 	pool               *sync.Pool
 	metrics            *metrics
@@ -218,6 +219,7 @@ func (h *Handler) compile() error {
 		}
 		opts.Pages[code] = file
 	}
+	h.langs = new(explain.LangCache)
 	if h.renderer, err = explain.NewRenderer(opts); err != nil {
 		return fmt.Errorf("explain_errors: %w", err)
 	}

@@ -104,29 +104,36 @@ func shouldLogCredentials(r *http.Request) bool {
 // or, for a handler error the module answered with a page, an error record
 // so that the cause Caddy would have logged is not lost.
 func (w *writer) record(err error) {
-	source := "upstream"
-	if w.fromError {
-		source = "handler"
-	}
-	if w.logged {
-		if m := w.h.metrics; m != nil {
-			m.conflicts.WithLabelValues(serverName(w.r), statusLabel(w.status), source).Inc()
-		}
-		if f := w.h.flood; f != nil && !f.allow(w.status) {
-			if m := w.h.metrics; m != nil {
-				m.suppressed.WithLabelValues(serverName(w.r), statusLabel(w.status)).Inc()
-			}
-			return
-		}
-	}
 	if !w.logged {
 		if err != nil && w.explained {
 			w.h.logger.Error("handler error explained",
 				zap.Int("status", w.status),
 				loggableRequest(w.r),
-				zap.String("uuid", requestID(w.r)),
+				zap.String("uuid", w.requestID()),
 				zap.Error(err))
 		}
+		return
+	}
+	source := "upstream"
+	if w.fromError {
+		source = "handler"
+	}
+	if m := w.h.metrics; m != nil {
+		m.conflicts.WithLabelValues(serverName(w.r), statusLabel(w.status), source).Inc()
+	}
+	if f := w.h.flood; f != nil && !f.allow(w.status) {
+		if m := w.h.metrics; m != nil {
+			m.suppressed.WithLabelValues(serverName(w.r), statusLabel(w.status)).Inc()
+		}
+		return
+	}
+	msg := "error response"
+	if explain.IsConflictClass(w.status) {
+		msg = "conflict response"
+	}
+	// nothing is built for a logger that would drop the record
+	ce := w.h.logger.Check(zap.WarnLevel, msg)
+	if ce == nil {
 		return
 	}
 	r := w.r
@@ -135,7 +142,7 @@ func (w *writer) record(err error) {
 	if err != nil {
 		errMsg = err.Error()
 	}
-	obs := explain.Observation{
+	w.obs = explain.Observation{
 		Method:            r.Method,
 		Status:            w.status,
 		IfMatch:           r.Header.Get("If-Match"),
@@ -147,6 +154,7 @@ func (w *writer) record(err error) {
 		Source:            source,
 		Err:               errMsg,
 	}
+	obs := &w.obs
 	ct := ""
 	if w.explained {
 		// the old body's headers are gone; the record describes the old
@@ -165,19 +173,18 @@ func (w *writer) record(err error) {
 	fields = append(fields,
 		zap.Int("status", w.status),
 		loggableRequest(r),
-		zap.String("uuid", requestID(r)),
+		zap.String("uuid", w.requestID()),
 		zap.String("source", source),
 	)
 	if up := upstream(r); up != "" {
 		fields = append(fields, zap.String("upstream", up))
 	}
-	fields = append(fields, zap.Duration("duration", time.Since(w.start)))
-	fields = append(fields, zap.Object("preconditions", headerPairs{
-		"If-Match", obs.IfMatch, "If-None-Match", obs.IfNoneMatch,
-		"If-Modified-Since", obs.IfModifiedSince, "If-Unmodified-Since", obs.IfUnmodifiedSince,
-		"If", obs.If, "Lock-Token", obs.LockToken,
-	}))
-	fields = append(fields, zap.Object("validators", headerPairs{"ETag", obs.ETag, "Last-Modified", obs.LastModified}))
+	// Caddy's own start of the request, as its access log counts it
+	if start, ok := caddyhttp.GetVar(r.Context(), "start_time").(time.Time); ok {
+		fields = append(fields, zap.Duration("duration", time.Since(start)))
+	}
+	fields = append(fields, zap.Object("preconditions", (*preconditions)(obs)))
+	fields = append(fields, zap.Object("validators", (*validators)(obs)))
 	fields = append(fields,
 		zap.String("content_type", ct),
 		zap.Int64("body_bytes", w.bodyBytes),
@@ -190,16 +197,38 @@ func (w *writer) record(err error) {
 	}
 	fields = append(fields,
 		zap.Bool("explained", w.explained),
-		zap.String("hint", explain.Hint(obs)),
+		zap.String("hint", explain.Hint(*obs)),
 	)
 	if err != nil {
 		fields = append(fields, zap.Error(err))
 	}
-	msg := "error response"
-	if explain.IsConflictClass(w.status) {
-		msg = "conflict response"
+	ce.Write(fields...)
+}
+
+type preconditions explain.Observation
+
+func (o *preconditions) MarshalLogObject(enc zapcore.ObjectEncoder) error {
+	addNonEmpty(enc, "If-Match", o.IfMatch)
+	addNonEmpty(enc, "If-None-Match", o.IfNoneMatch)
+	addNonEmpty(enc, "If-Modified-Since", o.IfModifiedSince)
+	addNonEmpty(enc, "If-Unmodified-Since", o.IfUnmodifiedSince)
+	addNonEmpty(enc, "If", o.If)
+	addNonEmpty(enc, "Lock-Token", o.LockToken)
+	return nil
+}
+
+type validators explain.Observation
+
+func (o *validators) MarshalLogObject(enc zapcore.ObjectEncoder) error {
+	addNonEmpty(enc, "ETag", o.ETag)
+	addNonEmpty(enc, "Last-Modified", o.LastModified)
+	return nil
+}
+
+func addNonEmpty(enc zapcore.ObjectEncoder, k, v string) {
+	if v != "" {
+		enc.AddString(k, v)
 	}
-	w.h.logger.Warn(msg, fields...)
 }
 
 // bodyExcerpt returns the first bytes of a text-like body, cut at a

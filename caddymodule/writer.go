@@ -45,9 +45,8 @@ const holdWindow = time.Second
 // prepares it for the next.
 type writer struct {
 	http.ResponseWriter
-	h     *Handler
-	r     *http.Request
-	start time.Time
+	h *Handler
+	r *http.Request
 
 	state  state
 	status int
@@ -76,6 +75,19 @@ type writer struct {
 	// the replaced body's headers, for the record
 	oldType, oldETag, oldLastModified string
 	oldEncoded                        bool
+
+	id      string
+	idDone  bool
+	pagebuf []byte
+	obs     explain.Observation
+}
+
+// requestID is the request's id, asked of Caddy once per response.
+func (w *writer) requestID() string {
+	if !w.idDone {
+		w.id, w.idDone = requestID(w.r), true
+	}
+	return w.id
 }
 
 func (w *writer) reset(h *Handler, rw http.ResponseWriter, r *http.Request) {
@@ -83,9 +95,9 @@ func (w *writer) reset(h *Handler, rw http.ResponseWriter, r *http.Request) {
 		ResponseWriter: rw,
 		h:              h,
 		r:              r,
-		start:          time.Now(),
 		held:           w.held[:0],
 		excerpt:        w.excerpt[:0],
+		pagebuf:        w.pagebuf[:0],
 	}
 }
 
@@ -94,6 +106,9 @@ func (w *writer) reset(h *Handler, rw http.ResponseWriter, r *http.Request) {
 func (w *writer) release() {
 	if cap(w.held) > w.h.bareMax+1 || cap(w.excerpt) > w.h.excerpt {
 		w.held, w.excerpt = nil, nil
+	}
+	if cap(w.pagebuf) > 64<<10 {
+		w.pagebuf = nil
 	}
 	w.ResponseWriter, w.r, w.h = nil, nil, nil
 }
@@ -474,7 +489,7 @@ var bodyHeaders = []string{
 func (w *writer) writePage() {
 	hdr := w.Header()
 	f := explain.NegotiateFormat(w.r.Header.Get("Accept"))
-	l := explain.MatchLanguage(w.r.Header.Get("Accept-Language"))
+	l := w.h.langs.Match(w.r.Header.Get("Accept-Language"))
 	page, err := w.h.renderer.Page(w.status, l, f)
 	if err != nil {
 		// the built-in pages cannot fail; a broken owner template must not
@@ -482,7 +497,7 @@ func (w *writer) writePage() {
 		w.h.logger.Error("rendering page", zapError(err))
 		page, _ = w.h.renderer.Builtin(w.status, l, f)
 	}
-	id := requestID(w.r)
+	id := w.requestID()
 	w.restoreHeader()
 	w.oldType, w.oldETag, w.oldLastModified = hdr.Get("Content-Type"), hdr.Get("Etag"), hdr.Get("Last-Modified")
 	w.oldEncoded = w.gzipped
@@ -494,13 +509,21 @@ func (w *writer) writePage() {
 			delete(hdr, k) // the old body's trailers
 		}
 	}
-	hdr["Content-Type"] = []string{page.ContentType}
-	hdr["Content-Language"] = []string{page.ContentLanguage}
-	hdr["Vary"] = append(hdr["Vary"], "Accept, Accept-Language")
-	hdr["Cache-Control"] = []string{"no-store"}
-	hdr["X-Content-Type-Options"] = []string{"nosniff"}
+	vals := make([]string, 0, 8)
+	vals = append(vals, page.ContentType, page.ContentLanguage, "no-store", "nosniff")
+	hdr["Content-Type"] = vals[0:1:1]
+	hdr["Content-Language"] = vals[1:2:2]
+	hdr["Cache-Control"] = vals[2:3:3]
+	hdr["X-Content-Type-Options"] = vals[3:4:4]
+	if v := hdr["Vary"]; len(v) == 0 {
+		vals = append(vals, "Accept, Accept-Language")
+		hdr["Vary"] = vals[4:5:5]
+	} else {
+		hdr["Vary"] = append(v, "Accept, Accept-Language")
+	}
 	if page.CSP != "" {
-		hdr["Content-Security-Policy"] = []string{page.CSP}
+		vals = append(vals, page.CSP)
+		hdr["Content-Security-Policy"] = vals[len(vals)-1 : len(vals) : len(vals)]
 	}
 	t := time.Now()
 	n := page.Len(id)
@@ -517,7 +540,12 @@ func (w *writer) writePage() {
 			n = body.Len()
 		}
 	}
-	hdr["Content-Length"] = []string{strconv.Itoa(n)}
+	if body == nil {
+		vals = append(vals, page.LenString(id, n))
+	} else {
+		vals = append(vals, strconv.Itoa(n))
+	}
+	hdr["Content-Length"] = vals[len(vals)-1 : len(vals) : len(vals)]
 	w.explained = true
 	w.state = replace
 	if m := w.h.metrics; m != nil {
@@ -531,5 +559,6 @@ func (w *writer) writePage() {
 		_, _ = w.ResponseWriter.Write(body.Bytes())
 		return
 	}
-	_, _ = page.Render(w.ResponseWriter, id, t)
+	w.pagebuf = page.AppendTo(w.pagebuf[:0], id, t)
+	_, _ = w.ResponseWriter.Write(w.pagebuf)
 }

@@ -23,6 +23,14 @@ const (
 
 // KindOf classifies a response's Content-Type header value.
 func KindOf(contentType string) BodyKind {
+	switch contentType {
+	case "text/plain; charset=utf-8", "text/plain":
+		return KindPlain
+	case "text/html; charset=utf-8", "text/html":
+		return KindHTML
+	case "application/json", "application/problem+json":
+		return KindOther
+	}
 	if strings.TrimSpace(contentType) == "" {
 		return KindPlain
 	}
@@ -50,6 +58,11 @@ func LooksStructured(body []byte) bool {
 // IsTextual reports whether a body of this Content-Type is text that may be
 // quoted in a log excerpt.
 func IsTextual(contentType string) bool {
+	switch contentType {
+	case "", "text/plain; charset=utf-8", "text/plain", "text/html; charset=utf-8", "text/html",
+		"application/json", "application/problem+json":
+		return true
+	}
 	if strings.TrimSpace(contentType) == "" {
 		return true
 	}

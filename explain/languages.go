@@ -1,6 +1,9 @@
 package explain
 
 import (
+	"strings"
+	"sync"
+
 	"golang.org/x/text/language"
 )
 
@@ -63,6 +66,44 @@ func MatchLanguage(acceptLanguage string) Lang {
 	if acceptLanguage == "" {
 		return 0
 	}
+	return matchLanguage(acceptLanguage)
+}
+
+// LangCache remembers MatchLanguage's answers for the Accept-Language
+// values it has seen: browsers send few distinct ones, and matching costs
+// microseconds. It keeps at most 1024 values of at most 256 bytes. The zero
+// value is ready; it is safe for concurrent use.
+type LangCache struct {
+	mu sync.RWMutex
+	m  map[string]Lang
+}
+
+// Match is MatchLanguage, remembered.
+func (c *LangCache) Match(acceptLanguage string) Lang {
+	if acceptLanguage == "" {
+		return 0
+	}
+	c.mu.RLock()
+	l, ok := c.m[acceptLanguage]
+	c.mu.RUnlock()
+	if ok {
+		return l
+	}
+	l = matchLanguage(acceptLanguage)
+	if len(acceptLanguage) <= 256 {
+		c.mu.Lock()
+		if c.m == nil {
+			c.m = make(map[string]Lang)
+		}
+		if len(c.m) < 1024 {
+			c.m[strings.Clone(acceptLanguage)] = l
+		}
+		c.mu.Unlock()
+	}
+	return l
+}
+
+func matchLanguage(acceptLanguage string) Lang {
 	prefs, _, err := language.ParseAcceptLanguage(acceptLanguage)
 	if err != nil || len(prefs) == 0 {
 		return 0

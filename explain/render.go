@@ -12,6 +12,7 @@ import (
 	"net/mail"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -195,6 +196,9 @@ type Page struct {
 	// per request: escaping depends on where the template puts the values
 	tmpl *template.Template
 	data *PageData
+
+	lenOnce sync.Once
+	len36   string
 }
 
 type slot uint8
@@ -456,4 +460,32 @@ var builtinCSP = func() string {
 func (r *Renderer) Builtin(code int, l Lang, f Format) (*Page, error) {
 	plain := &Renderer{opts: r.opts, contactURL: r.contactURL}
 	return plain.build(code, l, f)
+}
+
+// AppendTo appends the page for one request to dst, as Render writes it.
+// It is for built-in pages only (Len(id) >= 0).
+func (p *Page) AppendTo(dst []byte, id string, t time.Time) []byte {
+	if !safeID(id) {
+		id = ""
+	}
+	for i, part := range p.parts {
+		dst = append(dst, part...)
+		if i < len(p.slots) {
+			if p.slots[i] == slotID {
+				dst = append(dst, id...)
+			} else {
+				dst = t.UTC().AppendFormat(dst, TimeFormat)
+			}
+		}
+	}
+	return dst
+}
+
+// LenString is strconv.Itoa(n) for n = p.Len(id), cached for a uuid.
+func (p *Page) LenString(id string, n int) string {
+	if len(id) == 36 {
+		p.lenOnce.Do(func() { p.len36 = strconv.Itoa(n) })
+		return p.len36
+	}
+	return strconv.Itoa(n)
 }

@@ -1,0 +1,8 @@
+//go:build !linux
+
+package explain_test
+
+import "time"
+
+// threadCPU is not measured here: benchmarks report ns/op only.
+func threadCPU() (time.Duration, bool) { return 0, false }
