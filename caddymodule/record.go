@@ -16,8 +16,6 @@ import (
 	"github.com/explainerrors/caddy-explain-errors/explain"
 )
 
-func zapError(err error) zap.Field { return zap.Error(err) }
-
 // requestID is the request's {http.request.uuid}: the id Caddy's access log
 // carries once anything asked for it, as this does.
 func requestID(r *http.Request) string {

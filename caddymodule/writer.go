@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
 
 	"github.com/explainerrors/caddy-explain-errors/explain"
 )
@@ -490,14 +491,25 @@ func (w *writer) writePage() {
 	hdr := w.Header()
 	f := explain.NegotiateFormat(w.r.Header.Get("Accept"))
 	l := w.h.langs.Match(w.r.Header.Get("Accept-Language"))
+	id := w.requestID()
+	t := time.Now()
 	page, err := w.h.renderer.Page(w.status, l, f)
+	// an owner's template is executed now; built-in pages are cached
+	var body []byte
+	if err == nil && page.Len(id) < 0 {
+		var buf bytes.Buffer
+		if _, err = page.Render(&buf, id, t); err == nil {
+			body = buf.Bytes()
+		}
+	}
 	if err != nil {
-		// the built-in pages cannot fail; a broken owner template must not
-		// cost the visitor an answer
-		w.h.logger.Error("rendering page", zapError(err))
+		// a broken owner template must not cost the visitor an answer
+		w.h.logger.Error("rendering the owner's template failed; serving the built-in page",
+			zap.Int("status", w.status), zap.String("uuid", id), zap.Error(err))
 		page, _ = w.h.renderer.Builtin(w.status, l, f)
 	}
-	id := w.requestID()
+
+	// the old body's header, trailers included, goes; the rest stays
 	w.restoreHeader()
 	w.oldType, w.oldETag, w.oldLastModified = hdr.Get("Content-Type"), hdr.Get("Etag"), hdr.Get("Last-Modified")
 	w.oldEncoded = w.gzipped
@@ -506,46 +518,34 @@ func (w *writer) writePage() {
 	}
 	for k := range hdr {
 		if strings.HasPrefix(k, http.TrailerPrefix) {
-			delete(hdr, k) // the old body's trailers
+			delete(hdr, k)
 		}
 	}
-	vals := make([]string, 0, 8)
-	vals = append(vals, page.ContentType, page.ContentLanguage, "no-store", "nosniff")
-	hdr["Content-Type"] = vals[0:1:1]
-	hdr["Content-Language"] = vals[1:2:2]
-	hdr["Cache-Control"] = vals[2:3:3]
-	hdr["X-Content-Type-Options"] = vals[3:4:4]
-	if v := hdr["Vary"]; len(v) == 0 {
-		vals = append(vals, "Accept, Accept-Language")
-		hdr["Vary"] = vals[4:5:5]
-	} else {
+	// one backing array for the new values; full slice expressions keep a
+	// later append by another handler from writing into a neighbour
+	vals := make([]string, 0, 7)
+	set := func(k, v string) {
+		vals = append(vals, v)
+		hdr[k] = vals[len(vals)-1 : len(vals) : len(vals)]
+	}
+	set("Content-Type", page.ContentType)
+	set("Content-Language", page.ContentLanguage)
+	set("Cache-Control", "no-store")
+	set("X-Content-Type-Options", "nosniff")
+	if v := hdr["Vary"]; len(v) > 0 {
 		hdr["Vary"] = append(v, "Accept, Accept-Language")
+	} else {
+		set("Vary", "Accept, Accept-Language")
 	}
 	if page.CSP != "" {
-		vals = append(vals, page.CSP)
-		hdr["Content-Security-Policy"] = vals[len(vals)-1 : len(vals) : len(vals)]
+		set("Content-Security-Policy", page.CSP)
 	}
-	t := time.Now()
-	n := page.Len(id)
-	var body *bytes.Buffer
-	if n < 0 {
-		body = new(bytes.Buffer)
-		if _, err := page.Render(body, id, t); err != nil {
-			w.h.logger.Error("rendering page", zapError(err))
-			page, _ = w.h.renderer.Builtin(w.status, l, f)
-			body = nil
-			n = page.Len(id)
-			hdr["Content-Security-Policy"] = []string{page.CSP}
-		} else {
-			n = body.Len()
-		}
-	}
-	if body == nil {
-		vals = append(vals, page.LenString(id, n))
+	if body != nil {
+		set("Content-Length", strconv.Itoa(len(body)))
 	} else {
-		vals = append(vals, strconv.Itoa(n))
+		set("Content-Length", page.LenString(id))
 	}
-	hdr["Content-Length"] = vals[len(vals)-1 : len(vals) : len(vals)]
+
 	w.explained = true
 	w.state = replace
 	if m := w.h.metrics; m != nil {
@@ -555,10 +555,9 @@ func (w *writer) writePage() {
 	if w.r.Method == http.MethodHead {
 		return
 	}
-	if body != nil {
-		_, _ = w.ResponseWriter.Write(body.Bytes())
-		return
+	if body == nil {
+		w.pagebuf = page.AppendTo(w.pagebuf[:0], id, t)
+		body = w.pagebuf
 	}
-	w.pagebuf = page.AppendTo(w.pagebuf[:0], id, t)
-	_, _ = w.ResponseWriter.Write(w.pagebuf)
+	_, _ = w.ResponseWriter.Write(body)
 }

@@ -481,9 +481,11 @@ func (p *Page) AppendTo(dst []byte, id string, t time.Time) []byte {
 	return dst
 }
 
-// LenString is strconv.Itoa(n) for n = p.Len(id), cached for a uuid.
-func (p *Page) LenString(id string, n int) string {
-	if len(id) == 36 {
+// LenString is strconv.Itoa(p.Len(id)), remembered for ids of a uuid's
+// length, which Caddy's request ids all have.
+func (p *Page) LenString(id string) string {
+	n := p.Len(id)
+	if len(id) == 36 && safeID(id) {
 		p.lenOnce.Do(func() { p.len36 = strconv.Itoa(n) })
 		return p.len36
 	}
