@@ -32,11 +32,11 @@ const (
 	maxSize = 1 << 20
 )
 
-// DefaultLog is the default log set: the conflict class.
-var DefaultLog = []string{"409", "412", "423", "424", "428"}
+// defaultLog is the default log set: the conflict class.
+var defaultLog = []string{"409", "412", "423", "424", "428"}
 
-// DefaultExplain is the default explain set: every client and server error.
-var DefaultExplain = []string{"4xx", "5xx"}
+// defaultExplain is the default explain set: every client and server error.
+var defaultExplain = []string{"4xx", "5xx"}
 
 // Handler watches every response that passes through it. For each response
 // whose status is in the log set it writes one structured record at WARN
@@ -164,10 +164,10 @@ func (h *Handler) compile() error {
 	var err error
 	logSpecs, explainSpecs := h.Log, h.Explain
 	if logSpecs == nil {
-		logSpecs = DefaultLog
+		logSpecs = defaultLog
 	}
 	if explainSpecs == nil {
-		explainSpecs = DefaultExplain
+		explainSpecs = defaultExplain
 	}
 	if h.logSet, err = parseStatuses(logSpecs); err != nil {
 		return fmt.Errorf("explain_errors: log: %w", err)

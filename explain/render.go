@@ -328,8 +328,8 @@ func (p *Page) Render(w io.Writer, id string, t time.Time) (int64, error) {
 	return total, nil
 }
 
-// Len returns the length Render writes for a request id of idLen bytes,
-// or -1 when it is not known before rendering (owner templates).
+// Len returns the length Render writes for the request id id, or -1 when
+// it is not known before rendering (owner templates).
 func (p *Page) Len(id string) int {
 	if p.tmpl != nil {
 		return -1
@@ -337,13 +337,18 @@ func (p *Page) Len(id string) int {
 	if !safeID(id) {
 		id = ""
 	}
+	return p.length(len(id))
+}
+
+// length is the page's length with an id of idLen bytes.
+func (p *Page) length(idLen int) int {
 	n := 0
 	for _, part := range p.parts {
 		n += len(part)
 	}
 	for _, s := range p.slots {
 		if s == slotID {
-			n += len(id)
+			n += idLen
 		} else {
 			n += len(TimeFormat)
 		}
@@ -356,13 +361,20 @@ func safeID(id string) bool {
 		return false
 	}
 	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' || c == '-') {
+		if !idByte[id[i]] {
 			return false
 		}
 	}
 	return true
 }
+
+// idByte marks the bytes a request id may hold: hex digits and dashes.
+var idByte = func() (t [256]bool) {
+	for _, c := range "0123456789abcdefABCDEF-" {
+		t[c] = true
+	}
+	return
+}()
 
 type problem struct {
 	Type      string   `json:"type"`
@@ -484,10 +496,9 @@ func (p *Page) AppendTo(dst []byte, id string, t time.Time) []byte {
 // LenString is strconv.Itoa(p.Len(id)), remembered for ids of a uuid's
 // length, which Caddy's request ids all have.
 func (p *Page) LenString(id string) string {
-	n := p.Len(id)
-	if len(id) == 36 && safeID(id) {
-		p.lenOnce.Do(func() { p.len36 = strconv.Itoa(n) })
+	if p.tmpl == nil && len(id) == 36 && safeID(id) {
+		p.lenOnce.Do(func() { p.len36 = strconv.Itoa(p.length(36)) })
 		return p.len36
 	}
-	return strconv.Itoa(n)
+	return strconv.Itoa(p.Len(id))
 }
