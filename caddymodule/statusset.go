@@ -24,7 +24,6 @@ func (s *statusSet) add(code int) {
 	s.bits[i/64] |= 1 << (i % 64)
 }
 
-
 // parseStatuses reads codes ("409") and classes ("4xx", "5xx") into a set.
 func parseStatuses(specs []string) (statusSet, error) {
 	var s statusSet
