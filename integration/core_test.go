@@ -2,6 +2,7 @@ package integration
 
 import (
 	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
@@ -75,6 +76,18 @@ func demoUpstream() http.Handler {
 		w.WriteHeader(http.StatusConflict)
 		w.(http.Flusher).Flush()
 	})
+	mux.HandleFunc("/gzip409", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		w.Header().Set("Content-Encoding", "gzip")
+		w.WriteHeader(http.StatusConflict)
+		w.Write(gzipped("Conflict\n"))
+	})
+	mux.HandleFunc("/gziplong409", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		w.Header().Set("Content-Encoding", "gzip")
+		w.WriteHeader(http.StatusConflict)
+		w.Write(gzipped(longText))
+	})
 	mux.HandleFunc("/long409", func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusConflict)
 		io.WriteString(w, longText)
@@ -89,6 +102,14 @@ var (
 	nginx409     = "<html>\r\n<head><title>409 Conflict</title></head>\r\n<body>\r\n<center><h1>409 Conflict</h1></center>\r\n<hr><center>nginx/1.25.3</center>\r\n</body>\r\n</html>\r\n"
 	longText     = strings.Repeat("this body explains the conflict in the application's own words. ", 20)
 )
+
+func gzipped(s string) []byte {
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	zw.Write([]byte(s))
+	zw.Close()
+	return b.Bytes()
+}
 
 const browserAccept = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
 
@@ -201,6 +222,18 @@ http://127.0.0.1:{PORT} {
 		})
 	}
 
+	t.Run("GzipBareBodyIsJudgedDecodedAndReplacedWithoutItsEncoding", func(t *testing.T) {
+		resp, body := in.do("GET", "/gzip409", map[string]string{"Accept": "*/*", "Accept-Encoding": "gzip"}, nil)
+		if resp.StatusCode != 409 || resp.Header.Get("Content-Encoding") != "" || !bytes.HasPrefix(body, []byte("409 Conflict")) {
+			t.Fatalf("got %d, Content-Encoding %q: %q", resp.StatusCode, resp.Header.Get("Content-Encoding"), body)
+		}
+	})
+	t.Run("GzipLongBodyPassesWithItsEncoding", func(t *testing.T) {
+		resp, body := in.do("GET", "/gziplong409", map[string]string{"Accept": "*/*", "Accept-Encoding": "gzip"}, nil)
+		if resp.StatusCode != 409 || resp.Header.Get("Content-Encoding") != "gzip" || !bytes.Equal(body, gzipped(longText)) {
+			t.Fatalf("got %d, Content-Encoding %q, %d bytes", resp.StatusCode, resp.Header.Get("Content-Encoding"), len(body))
+		}
+	})
 	t.Run("Unauthorized401KeepsWWWAuthenticate", func(t *testing.T) {
 		resp, body := in.do("GET", "/401", map[string]string{"Accept": browserAccept}, nil)
 		if resp.StatusCode != 401 || resp.Header.Get("WWW-Authenticate") != `Basic realm="shop"` {
