@@ -161,8 +161,6 @@ func (w *writer) record(err error) {
 		obs.ETag, obs.LastModified = w.oldETag, w.oldLastModified
 	} else {
 		ct = hdr.Get("Content-Type")
-		ce := hdr.Get("Content-Encoding")
-		w.oldEncoded = ce != "" && !strings.EqualFold(ce, "identity")
 		obs.ETag, obs.LastModified = hdr.Get("Etag"), hdr.Get("Last-Modified")
 	}
 	obs.ContentType = ct
@@ -187,7 +185,11 @@ func (w *writer) record(err error) {
 		zap.String("content_type", ct),
 		zap.Int64("body_bytes", w.bodyBytes),
 	)
-	if ex := w.bodyExcerpt(ct); ex != "" {
+	// an encoded body's bytes are not text; a replaced gzip body has lost
+	// its header, so the writer's own flag says it
+	coding := hdr.Get("Content-Encoding")
+	encoded := w.gzipped || coding != "" && !strings.EqualFold(coding, "identity")
+	if ex := w.bodyExcerpt(ct, encoded); ex != "" {
 		fields = append(fields, zap.String("body_excerpt", ex))
 	}
 	if w.stock != "" {
@@ -231,8 +233,8 @@ func addNonEmpty(enc zapcore.ObjectEncoder, k, v string) {
 
 // bodyExcerpt returns the first bytes of a text-like body, cut at a
 // character boundary and cleaned of control characters.
-func (w *writer) bodyExcerpt(ct string) string {
-	if w.h.excerpt == 0 || !explain.IsTextual(ct) || w.oldEncoded {
+func (w *writer) bodyExcerpt(ct string, encoded bool) string {
+	if w.h.excerpt == 0 || !explain.IsTextual(ct) || encoded {
 		return ""
 	}
 	b := w.excerpt

@@ -51,8 +51,8 @@ type writer struct {
 
 	state  state
 	status int
-	// logged and explainable are the status's membership in the two sets;
-	// kind is what the Content-Type says about the body.
+	// logged is the status's membership in the log set; kind is what the
+	// Content-Type says about a held body, gzipped whether it is gzip.
 	logged    bool
 	kind      explain.BodyKind
 	gzipped   bool
@@ -75,7 +75,6 @@ type writer struct {
 
 	// the replaced body's headers, for the record
 	oldType, oldETag, oldLastModified string
-	oldEncoded                        bool
 
 	id      string
 	idDone  bool
@@ -155,15 +154,9 @@ func (w *writer) explainable(code int) bool {
 	if caddyhttp.IsIncremental(hdr) || hdr.Get("Content-Range") != "" {
 		return false
 	}
+	// a typed body is held too, with a budget of no bytes (see budget): it
+	// is bare only when empty, and goes out at its first byte
 	w.kind = explain.KindOf(hdr.Get("Content-Type"))
-	switch w.kind {
-	case explain.KindOther:
-		// a typed body is bare only when it is empty: held with a budget
-		// of no bytes, it goes out at its first byte
-		if hdr.Get("Content-Encoding") != "" {
-			return false
-		}
-	}
 	switch ce := hdr.Get("Content-Encoding"); {
 	case ce == "" || strings.EqualFold(ce, "identity"):
 	case strings.EqualFold(ce, "gzip"):
@@ -512,7 +505,6 @@ func (w *writer) writePage() {
 	// the old body's header, trailers included, goes; the rest stays
 	w.restoreHeader()
 	w.oldType, w.oldETag, w.oldLastModified = hdr.Get("Content-Type"), hdr.Get("Etag"), hdr.Get("Last-Modified")
-	w.oldEncoded = w.gzipped
 	for _, k := range bodyHeaders {
 		delete(hdr, k)
 	}
