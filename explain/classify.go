@@ -5,6 +5,7 @@ import (
 	"mime"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 )
 
 // BodyKind is what a Content-Type says about whether an error body may be
@@ -141,4 +142,72 @@ func StockServer(body []byte, complete bool) string {
 		}
 	}
 	return ""
+}
+
+// StockHoldMax is the most bytes of an HTML body held while they can still
+// be the start of a known stock page, past bare_max.
+const StockHoldMax = 4096
+
+// MayBeStock reports whether b, the first bytes of an HTML body, can still
+// grow into a known stock page. While it does, the body may be held past
+// bare_max, up to StockHoldMax.
+func MayBeStock(b []byte) bool {
+	return StockServer(b, false) != ""
+}
+
+// Verdict is the judgement of one error body.
+type Verdict struct {
+	// Bare says the body says no more than the status line: it may be
+	// replaced by an explanation page.
+	Bare bool
+	// Server names the server whose stock page the body is, or "".
+	Server string
+	// Message is the application's own words found inside a stock page
+	// (Tomcat's "Message", an owner's customised text), plain text, or "".
+	// A body that carries one is not bare.
+	Message string
+	// Why says in a few words why the body is or is not bare, for tests
+	// and records.
+	Why string
+}
+
+// JudgeInput is what Judge needs to know of a body.
+type JudgeInput struct {
+	Kind BodyKind
+	// Typed says the response had a Content-Type header.
+	Typed bool
+	Body  []byte
+	// Complete says Body is the whole body, not only its first bytes.
+	Complete bool
+	// BareMax is the longest plain body that may be bare.
+	BareMax int
+	// StockPages says whether stock pages count as bare.
+	StockPages bool
+}
+
+// Judge decides whether a (decoded) error body is bare.
+func Judge(in JudgeInput) Verdict {
+	body := in.Body
+	if len(body) == 0 {
+		return Verdict{Bare: true, Why: "empty"}
+	}
+	switch in.Kind {
+	case KindPlain:
+		if !in.Typed && LooksStructured(body) {
+			return Verdict{Why: "untyped JSON or markup"}
+		}
+		if len(body) <= in.BareMax && utf8.Valid(body) && bytes.IndexByte(body, 0) < 0 {
+			return Verdict{Bare: true, Why: "short plain text"}
+		}
+		return Verdict{Why: "long or binary plain text"}
+	case KindHTML:
+		if !in.StockPages {
+			return Verdict{Why: "HTML, stock pages off"}
+		}
+		if s := StockServer(body, in.Complete); s != "" {
+			return Verdict{Bare: true, Server: s, Why: s + " stock page"}
+		}
+		return Verdict{Why: "the application's own HTML"}
+	}
+	return Verdict{Why: "typed body"}
 }

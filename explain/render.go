@@ -31,6 +31,17 @@ type Options struct {
 	// Pages maps a status code to the path of an html/template file used
 	// for that status alone; it wins over Template. Its data is a PageData.
 	Pages map[int]string
+	// Notes are the owner's own words for a status on this site, by status
+	// code and then by BCP 47 language tag ("" for every language without
+	// its own). Plain text, escaped like every other text.
+	Notes map[int]map[string]string
+	// Home is the link the pages offer as their primary action. Default:
+	// "/".
+	Home string
+	// ShowOwner puts the owner's notes (Text.Owner) on the visitor's page,
+	// for staging sites. Default: false; the record and `caddy explain`
+	// keep them either way.
+	ShowOwner bool
 }
 
 // PageData is what an HTML template is executed with. All strings are
@@ -52,6 +63,11 @@ type PageData struct {
 	// as a link (an e-mail address becomes a mailto: URL).
 	SiteName, Contact string
 	ContactURL        template.URL
+	// Note is the owner's own words for this status in the page's
+	// language (Options.Notes), or "".
+	Note string
+	// Home is the link of the primary action (Options.Home).
+	Home string
 	// RequestID is the request's id ({http.request.uuid}); Time is when
 	// the page was made, in RFC 3339 (UTC).
 	RequestID, Time string

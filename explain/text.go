@@ -6,6 +6,14 @@ type Text struct {
 	// Title is the status's name as a reader of this language would call
 	// it, e.g. "Conflict" or "Konflikt".
 	Title string
+	// Heading is the page's heading in plain words: what happened to the
+	// visitor ("Your change was not saved"), not the reason phrase, which
+	// goes in the small label above it.
+	Heading string
+	// Reassure is the one sentence a visitor needs first, where it is true
+	// ("Nothing that was already saved has been lost."); "" when there is
+	// nothing true to reassure with.
+	Reassure string
 	// Summary is one sentence: what the status means.
 	Summary string
 	// What says, for the visitor, what happened to their request.
@@ -19,6 +27,10 @@ type Text struct {
 	// Owner lists, for the site owner, the likely causes and their fixes,
 	// one an item.
 	Owner []string
+	// Help lists, for a program that reads problem+json, what its client
+	// code can do: one step an item, written for a developer, never
+	// "reload the page".
+	Help []string
 }
 
 // UI holds the words around a page's texts in one language.
@@ -47,6 +59,21 @@ type UI struct {
 	// QuoteID asks the visitor to quote the request id when they write
 	// to the owner (one sentence).
 	QuoteID string
+	// Home is the text of the link to the site's home page ("Go to the
+	// home page").
+	Home string
+	// TryAgain is the text of the "try again" action offered on a 5xx
+	// answer to a safe method ("Try again").
+	TryAgain string
+	// RetryAfter says how long to wait, from a Retry-After header; "{wait}"
+	// in it stands for the wait in words ("Please wait {wait} before you
+	// try again.").
+	RetryAfter string
+	// SiteNote heads the owner's own words for this status on this site
+	// ("On this site").
+	SiteNote string
+	// Dir is the script's direction, "ltr" or "rtl".
+	Dir string
 }
 
 // Class keys stand in a language's text map for any status of that class
