@@ -256,6 +256,7 @@ func matrixUpstream(calls *counter, release *gates, cancelled *gates) http.Handl
 		select {
 		case <-release.get(id):
 		case <-r.Context().Done():
+			cancelled.open(id)
 			return
 		case <-time.After(20 * time.Second):
 		}
@@ -493,6 +494,35 @@ func TestProtocolMatrix(t *testing.T) {
 			}
 			if recs := waitRecordsFor(t, in, "/breaks409?"+moduleQ, 1); len(recs) != 1 {
 				t.Errorf("%d records for one response", len(recs))
+			}
+		}},
+		scenario{"ClientCancellingWhileTheBodyMayBeHeld", func(t *testing.T, p protoClient) {
+			// the client leaves 300 ms after asking, whether or not the
+			// status has come: the upstream must hear of it, and the
+			// response gets one record
+			id := p.name + "-leaves"
+			uri := "/trickle409?id=" + id
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				req, _ := http.NewRequestWithContext(ctx, "GET", p.base+uri, nil)
+				if resp, err := p.client.Do(req); err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+			}()
+			time.Sleep(300 * time.Millisecond)
+			cancel()
+			<-done
+			select {
+			case <-cancelled.get(id):
+			case <-time.After(10 * time.Second):
+				release.open(id)
+				t.Fatal("the upstream did not see the client leave")
+			}
+			if recs := waitRecordsFor(t, in, uri, 1); len(recs) != 1 || recs[0]["status"] != 409.0 {
+				t.Fatalf("%d records: %v", len(recs), recs)
 			}
 		}},
 		scenario{"ClientCancellingMidResponse", func(t *testing.T, p protoClient) {
