@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -112,7 +113,11 @@ func TestCompositionWithCaddysHandlers(t *testing.T) {
 	}
 	phpSock := filepath.Join(phpDir, "php-fpm.sock")
 
-	m := startMatrix(t, strings.NewReplacer("{UP}", up, "{DEAD}", dead, "{FILES}", files,
+	// Caddy's write_idle timeout (on by default) hands ReadFrom 64 KiB
+	// io.LimitedReaders around http.ServeContent's own, which net's
+	// sendfile path does not unwrap: off on the cleartext listener, a file
+	// goes out by sendfile, with the module as without it
+	m := startMatrix(t, "timeouts {\n\t\t\twrite_idle -1s\n\t\t}", strings.NewReplacer("{UP}", up, "{DEAD}", dead, "{FILES}", files,
 		"{PHPDIR}", phpDir, "{PHPSOCK}", phpSock).Replace(`
 	handle_path /m/* {
 		explain_errors
@@ -190,6 +195,10 @@ func TestCompositionWithCaddysHandlers(t *testing.T) {
 	}
 	handle_path /files/* {
 		explain_errors
+		root * {FILES}
+		file_server
+	}
+	handle_path /plainfiles/* {
 		root * {FILES}
 		file_server
 	}
@@ -438,6 +447,27 @@ func TestCompositionWithCaddysHandlers(t *testing.T) {
 				}
 			})
 		}
+		t.Run("LargeFileGoesBySendfileAsWithoutTheModule", func(t *testing.T) {
+			// sendfile moves the file in a few system calls; a copy through
+			// a 32 KiB buffer needs one write per 32 KiB (256 for this file)
+			writes := func(path string) int64 {
+				before := syscw(t, in.cmd.Process.Pid)
+				resp, body := h1.do(t, "GET", path, nil)
+				after := syscw(t, in.cmd.Process.Pid)
+				if resp.StatusCode != 200 || sha256.Sum256(body) != sha256.Sum256(big) {
+					t.Fatalf("%s: got %d, %d bytes", path, resp.StatusCode, len(body))
+				}
+				return after - before
+			}
+			plain, module := writes("/plainfiles/big.bin"), writes("/files/big.bin")
+			t.Logf("write system calls for %d MiB: %d without the module, %d with it", len(big)>>20, plain, module)
+			if plain >= 64 {
+				t.Fatalf("plain Caddy made %d write calls: the scenario assumes sendfile", plain)
+			}
+			if module >= 64 {
+				t.Fatalf("through the module Caddy made %d write calls (plain Caddy %d): the file was copied, not sent", module, plain)
+			}
+		})
 		t.Run("MissingFile404IsExplained", func(t *testing.T) {
 			resp, body := h1.do(t, "GET", "/files/missing.txt", map[string]string{"Accept": browserAccept})
 			if resp.StatusCode != 404 || resp.Header.Get("Content-Type") != "text/html; charset=utf-8" ||
@@ -699,4 +729,25 @@ pm.max_children = 2
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// syscw is a process's count of write system calls so far (sendfile
+// included), from /proc/<pid>/io.
+func syscw(t *testing.T, pid int) int64 {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid))
+	if err != nil {
+		t.Skipf("no /proc/<pid>/io here: %v", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "syscw:"); ok {
+			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+	}
+	t.Fatal("no syscw in /proc/<pid>/io")
+	return 0
 }

@@ -42,7 +42,10 @@ type protoMatrix struct {
 // returns a client per protocol. The CA Caddy issues the TLS site's
 // certificate from is read from the instance's own storage and trusted by
 // the TLS clients; nothing is installed into the system's trust store.
-func startMatrix(t testing.TB, routes string) *protoMatrix {
+//
+// httpServer holds further options for the cleartext listener's servers
+// block; "" keeps Caddy's defaults.
+func startMatrix(t testing.TB, httpServer, routes string) *protoMatrix {
 	t.Helper()
 	tlsPort := freePort(t)
 	routes = strings.ReplaceAll(routes, "{TLSPORT}", fmt.Sprint(tlsPort))
@@ -50,6 +53,7 @@ func startMatrix(t testing.TB, routes string) *protoMatrix {
 	skip_install_trust
 	servers :{PORT} {
 		protocols h1 h2c
+		`+httpServer+`
 	}`, fmt.Sprintf(`
 (routes) {
 %s
@@ -315,7 +319,7 @@ func TestProtocolMatrix(t *testing.T) {
 	var release, cancelled gates
 	up := upstream(t, matrixUpstream(&calls, &release, &cancelled))
 	dead := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	m := startMatrix(t, fmt.Sprintf(`
+	m := startMatrix(t, "", fmt.Sprintf(`
 	handle_path /plain/dead* {
 		reverse_proxy %[1]s
 	}
