@@ -137,6 +137,10 @@ func TestCompositionWithCaddysHandlers(t *testing.T) {
 		header X-Immediate now
 		header >X-Deferred later
 		header -Last-Modified
+		header {
+			defer
+			X-Defer-Block later
+		}
 		explain_errors
 		reverse_proxy {UP}
 	}
@@ -296,14 +300,14 @@ func TestCompositionWithCaddysHandlers(t *testing.T) {
 			if resp.StatusCode != 409 || !bytes.Contains(body, []byte("<h1>Conflict</h1>")) {
 				t.Fatalf("got %d: %.200s", resp.StatusCode, body)
 			}
-			if resp.Header.Get("X-Immediate") != "now" || resp.Header.Get("X-Deferred") != "later" {
+			if resp.Header.Get("X-Immediate") != "now" || resp.Header.Get("X-Deferred") != "later" || resp.Header.Get("X-Defer-Block") != "later" {
 				t.Fatalf("headers: %v", resp.Header)
 			}
 		})
 		t.Run("ImmediateAndDeferredReachAPassedResponse", func(t *testing.T) {
 			resp, body := h1.do(t, "GET", "/hdr/ok", nil)
 			if resp.StatusCode != 200 || !bytes.Equal(body, binaryBody) ||
-				resp.Header.Get("X-Immediate") != "now" || resp.Header.Get("X-Deferred") != "later" {
+				resp.Header.Get("X-Immediate") != "now" || resp.Header.Get("X-Deferred") != "later" || resp.Header.Get("X-Defer-Block") != "later" {
 				t.Fatalf("got %d, %d bytes, headers %v", resp.StatusCode, len(body), resp.Header)
 			}
 		})
