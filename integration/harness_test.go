@@ -68,17 +68,21 @@ type instance struct {
 // explain_errors' records, in JSON, to a file of their own.
 func startCaddy(t testing.TB, sites string) *instance {
 	t.Helper()
+	return startCaddyWith(t, "auto_https off", sites)
+}
+
+// startCaddyWith is startCaddy with global options of the caller's own in
+// place of "auto_https off"; the port placeholders work in them too.
+func startCaddyWith(t testing.TB, globals, sites string) *instance {
+	t.Helper()
 	dir := t.TempDir()
 	in := &instance{t: t, dir: dir, logFile: filepath.Join(dir, "explain.log"), stderr: new(bytes.Buffer)}
 	in.admin = fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	in.port = freePort(t)
 	in.base = fmt.Sprintf("http://127.0.0.1:%d", in.port)
-	sites = strings.ReplaceAll(sites, "{PORT}", fmt.Sprint(in.port))
-	sites = strings.ReplaceAll(sites, "{PORT2}", fmt.Sprint(freePort(t)))
-	sites = strings.ReplaceAll(sites, "{PORT3}", fmt.Sprint(freePort(t)))
 	cfg := fmt.Sprintf(`{
 	admin %s
-	auto_https off
+	%s
 	persist_config off
 	log explain {
 		output file %s
@@ -92,7 +96,10 @@ func startCaddy(t testing.TB, sites string) *instance {
 	}
 }
 %s
-`, in.admin, in.logFile, sites)
+`, in.admin, globals, in.logFile, sites)
+	cfg = strings.ReplaceAll(cfg, "{PORT}", fmt.Sprint(in.port))
+	cfg = strings.ReplaceAll(cfg, "{PORT2}", fmt.Sprint(freePort(t)))
+	cfg = strings.ReplaceAll(cfg, "{PORT3}", fmt.Sprint(freePort(t)))
 	file := filepath.Join(dir, "Caddyfile")
 	if err := os.WriteFile(file, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
