@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -278,13 +279,29 @@ func TestMonitorMemoryIsBoundedUnder100000UniquePaths(t *testing.T) {
 		t.Errorf("most recent group %q", s.Groups[0].Route)
 	}
 	runtime.KeepAlive(m)
+	// the largest group an attacker can make: every key string and four
+	// hints at their caps
+	before := heap()
+	m = newMonitor(time.Now)
+	m.attach(h, 1, 10_000)
+	long := strings.Repeat("x", 5000)
+	for i := range 10_000 {
+		key := groupKey{server: "srv0", host: cut(fmt.Sprint(i, long), maxKeyBytes), method: cut(long, maxMethodBytes),
+			route: foldRoute(fmt.Sprint("/", i, long)), status: 409}
+		for j := range hintsPerGroup {
+			m.add(time.Now(), key, cut(fmt.Sprint(j, i, long), maxHintBytes), nil)
+		}
+	}
+	worst := heap() - before
+	runtime.KeepAlive(m)
 	perRecord := float64(recs-min(recs, small)) / 9_999
 	perGroup := float64(grps-min(grps, small)) / 9_999
-	t.Logf("record JSON: %d bytes; per record kept: %.0f bytes; per group kept: %.0f bytes; store with 1 record and 1 group after %d conflicts: %d bytes",
-		len(rec), perRecord, perGroup, n, small)
+	perWorstGroup := float64(worst) / 10_000
+	t.Logf("record JSON: %d bytes; per record kept: %.0f bytes; per group kept: %.0f bytes (largest possible group: %.0f bytes); store with 1 record and 1 group after %d conflicts: %d bytes",
+		len(rec), perRecord, perGroup, perWorstGroup, n, small)
 	// the bound the README states: a store of the default size stays far
 	// below what the 100,000 conflicts would take unbounded
-	if perRecord > 4*float64(len(rec))+512 || perGroup > 4096 || small > 1<<20 {
+	if perRecord > 4*float64(len(rec))+512 || perGroup > 4096 || perWorstGroup > 8192 || small > 1<<20 {
 		t.Errorf("memory above its bound: %.0f B/record, %.0f B/group, %d B for 1/1", perRecord, perGroup, small)
 	}
 }
@@ -404,5 +421,138 @@ func TestMonitorRecordOfHugeRequestIsTruncated(t *testing.T) {
 	}
 	if len(mon) > maxRecordBytes || m["truncated"] != true {
 		t.Errorf("%d bytes, truncated %v", len(mon), m["truncated"])
+	}
+}
+
+func TestMonitorCountsEveryConcurrentConflict(t *testing.T) {
+	m := newMonitor(time.Now)
+	h := new(Handler)
+	m.attach(h, 64, 8)
+	const writers, each = 8, 2000
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	// readers run beside the writers, as the admin API does
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				m.summary(filter{limit: 100})
+				m.recent(filter{limit: 10})
+			}
+		}
+	}()
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				m.add(time.Now(), groupKey{route: fmt.Sprint("/", (w*each+i)%16), status: 409}, "h", []byte(`{}`))
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	s := m.summary(filter{limit: 100})
+	var inGroups uint64
+	for _, g := range s.Groups {
+		inGroups += g.Total
+	}
+	if s.Total != writers*each || s.GroupsKept != 8 || s.RecordsKept != 64 {
+		t.Errorf("total %d groups %d records %d", s.Total, s.GroupsKept, s.RecordsKept)
+	}
+	// groups fall out and come back while 16 routes share 8 places; what
+	// they hold plus what was dropped with them is every conflict
+	if inGroups > s.Total || s.GroupsEvicted == 0 {
+		t.Errorf("in groups %d of %d, evicted %d", inGroups, s.Total, s.GroupsEvicted)
+	}
+}
+
+func TestMonitorSizesAreChecked(t *testing.T) {
+	for _, tc := range []struct {
+		records, groups int
+		want            string
+	}{
+		{-1, 0, "monitor_records: -1"},
+		{maxMonitorRecords + 1, 0, "monitor_records"},
+		{0, -5, "monitor_groups: -5"},
+		{0, maxMonitorGroups + 1, "monitor_groups"},
+	} {
+		h := &Handler{monitorConfig: monitorConfig{MonitorRecords: tc.records, MonitorGroups: tc.groups}}
+		err := h.provisionMonitor()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%d/%d: %v, want an error naming %s", tc.records, tc.groups, err, tc.want)
+		}
+		h.cleanupMonitor()
+	}
+	if _, refs := currentMonitor(); refs != 0 {
+		t.Errorf("%d references left", refs)
+	}
+}
+
+func TestMonitorIsSharedAndOutlivesAReload(t *testing.T) {
+	old := new(Handler)
+	if err := old.provisionMonitor(); err != nil {
+		t.Fatal(err)
+	}
+	old.monitor.add(time.Now(), groupKey{status: 409}, "", []byte(`{}`))
+	// a reload: the new handler is provisioned before the old one is
+	// cleaned up
+	next := &Handler{monitorConfig: monitorConfig{MonitorRecords: 7}}
+	if err := next.provisionMonitor(); err != nil {
+		t.Fatal(err)
+	}
+	if next.monitor != old.monitor {
+		t.Fatal("two handlers have two monitors")
+	}
+	old.cleanupMonitor()
+	old.cleanupMonitor() // twice is harmless
+	m, refs := currentMonitor()
+	if m != next.monitor || refs != 1 {
+		t.Fatalf("after the old handler left: %p %d", m, refs)
+	}
+	if s := m.summary(filter{limit: 10}); s.Total != 1 || s.RecordsCap != 7 {
+		t.Errorf("after reload: total %d capacity %d", s.Total, s.RecordsCap)
+	}
+	next.cleanupMonitor()
+	if m, refs := currentMonitor(); m != nil || refs != 0 {
+		t.Errorf("with no handler left: %p %d", m, refs)
+	}
+}
+
+func TestCaddyfileMonitorOptions(t *testing.T) {
+	for _, tc := range []struct{ in, err string }{
+		{"monitor_records 20\nmonitor_groups 3000", ""},
+		{"monitor_records 0", `monitor_records: "0"`},
+		{"monitor_records 1e3", `monitor_records: "1e3"`},
+		{"monitor_groups -1", `monitor_groups: "-1"`},
+		{"monitor_groups", "monitor_groups: needs exactly one value"},
+		{"monitor_records 200000", "from 1 to 100000"},
+	} {
+		var h Handler
+		d := caddyfile.NewTestDispenser("explain_errors {\n" + tc.in + "\n}")
+		err := h.UnmarshalCaddyfile(d)
+		if tc.err == "" {
+			if err != nil || h.MonitorRecords != 20 || h.MonitorGroups != 3000 {
+				t.Errorf("%q: %v %+v", tc.in, err, h.monitorConfig)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), tc.err) {
+			t.Errorf("%q: %v, want %s", tc.in, err, tc.err)
+		}
+	}
+}
+
+// BenchmarkMonitorAdd is the cost monitorAdd puts on a conflict response:
+// the record's encoding and the store.
+func BenchmarkMonitorAdd(b *testing.B) {
+	rec := sampleRecord(b)
+	m := newMonitor(time.Now)
+	m.attach(new(Handler), DefaultMonitorRecords, DefaultMonitorGroups)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		m.add(time.Now(), groupKey{host: "shop", method: "PUT", route: foldRoute(fmt.Sprint("/orders/", i%2000, "/x", i%3000)), status: 409}, "hint", rec)
 	}
 }
