@@ -556,3 +556,22 @@ func BenchmarkMonitorAdd(b *testing.B) {
 		m.add(time.Now(), groupKey{host: "shop", method: "PUT", route: foldRoute(fmt.Sprint("/orders/", i%2000, "/x", i%3000)), status: 409}, "hint", rec)
 	}
 }
+
+// BenchmarkBare409Monitored is BenchmarkBare409's json/with/nop case with
+// the monitor on, as every provisioned handler has it: the difference is
+// what the monitor costs a conflict response.
+func BenchmarkBare409Monitored(b *testing.B) {
+	for _, on := range []bool{false, true} {
+		b.Run(fmt.Sprint("monitor=", on), func(b *testing.B) {
+			rw := newBenchRW()
+			r := benchRequest(b, http.MethodPut, "http://example.com/conflict", benchAPIHeaders, rw)
+			h := newBenchHandler(b, zap.NewNop())
+			if on {
+				h.monitor = newMonitor(time.Now)
+				h.monitor.attach(h, DefaultMonitorRecords, DefaultMonitorGroups)
+			}
+			benchCheck(b, h, benchNextBare409, r, rw, 409, "application/problem+json", 100)
+			benchRun(b, h, benchNextBare409, r, rw)
+		})
+	}
+}
