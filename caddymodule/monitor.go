@@ -519,9 +519,10 @@ func (w *writer) observation(source string, err error) explain.Observation {
 	return o
 }
 
-// recordEncoder writes a record's fields as one JSON object, in the same
-// encoding the log's JSON format gives them.
-var recordEncoder = zapcore.NewJSONEncoder(zapcore.EncoderConfig{})
+// recordEncoder writes a record's fields as one JSON object, in the
+// encoding Caddy's JSON log format gives them by default (durations in
+// seconds).
+var recordEncoder = zapcore.NewJSONEncoder(zapcore.EncoderConfig{EncodeDuration: zapcore.SecondsDurationEncoder})
 
 // monitorRecord encodes the record: the log record's fields, plus the
 // time, the server and the folded route. One that would pass

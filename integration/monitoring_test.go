@@ -192,3 +192,84 @@ http://127.0.0.1:{PORT} {
 		t.Errorf("found only %v in the rules and the dashboard", names)
 	}
 }
+
+// TestJQProgramGroupsLogRecordsLikeTheSummary runs the README's jq
+// program on a real Caddy's log and compares its groups with the admin
+// API's summary of the same conflicts.
+func TestJQProgramGroupsLogRecordsLikeTheSummary(t *testing.T) {
+	jq, err := exec.LookPath("jq")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("CI is set but jq is missing (%v): install Debian's jq package", err)
+		}
+		t.Skipf("this test needs jq: %v", err)
+	}
+	in := startCaddy(t, fmt.Sprintf(`
+http://:{PORT} {
+	explain_errors
+	reverse_proxy %s
+}`, conflictApp(t)))
+	n := 0
+	send := func(method, path, host string, times int, hdr map[string]string) {
+		for i := 0; i < times; i++ {
+			h := map[string]string{"Host": host}
+			for k, v := range hdr {
+				h[k] = v
+			}
+			in.do(method, fmt.Sprintf(path, i), h, nil)
+			n++
+		}
+	}
+	send("PUT", "/orders/%d/lines/7?token=x", "shop.test", 4, nil)
+	send("PUT", "/docs/550e8400-e29b-41d4-a716-44665544000%d", "shop.test", 3, map[string]string{"If-Match": `"v1"`})
+	send("PUT", "/docs/550e8400-e29b-41d4-a716-44665544000%d", "shop.test", 1, map[string]string{"If-Match": `"v9"`})
+	send("LOCK", "/files/0123456789abcdef0123456789abcdef0123456%d", "wiki.test", 2, nil)
+	send("PUT", "/orders/%d", "wiki.test", 1, nil)
+	in.waitRecords(n)
+
+	cmd := exec.Command(jq, "-c", "-n", "-f", "../monitoring/group-conflicts.jq", in.logFile)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("jq: %v\n%s", err, out)
+	}
+	type g struct {
+		Host, Method, Route string
+		Status              int
+		Total               uint64
+		Hints               []struct {
+			Hint  string
+			Count uint64
+		}
+	}
+	key := func(host string, status int, method, route string) string {
+		return fmt.Sprint(host, " ", status, " ", method, " ", route)
+	}
+	fromJQ := map[string]g{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		var v g
+		if err := json.Unmarshal([]byte(line), &v); err != nil {
+			t.Fatalf("jq output %q: %v", line, err)
+		}
+		fromJQ[key(v.Host, v.Status, v.Method, v.Route)] = v
+	}
+	s := in.summary(t, "")
+	if len(s.Groups) != len(fromJQ) || len(s.Groups) != 4 {
+		t.Fatalf("summary has %d groups, jq %d:\n%s", len(s.Groups), len(fromJQ), out)
+	}
+	for _, sg := range s.Groups {
+		jg, ok := fromJQ[key(sg.Host, sg.Status, sg.Method, sg.Route)]
+		if !ok {
+			t.Errorf("jq has no group %s %d %s %s:\n%s", sg.Host, sg.Status, sg.Method, sg.Route, out)
+			continue
+		}
+		if jg.Total != sg.Total || len(jg.Hints) != len(sg.Hints) {
+			t.Errorf("%s: jq %d conflicts, %d hints; summary %d, %d", sg.Route, jg.Total, len(jg.Hints), sg.Total, len(sg.Hints))
+			continue
+		}
+		for i := range sg.Hints {
+			if jg.Hints[i].Hint != sg.Hints[i].Hint || jg.Hints[i].Count != sg.Hints[i].Count {
+				t.Errorf("%s: hint %d: jq %+v, summary %+v", sg.Route, i, jg.Hints[i], sg.Hints[i])
+			}
+		}
+	}
+}

@@ -5,3 +5,8 @@ if ! command -v promtool >/dev/null 2>&1; then
 	apt_install prometheus
 fi
 promtool --version | head -1
+# jq, for the test of monitoring/group-conflicts.jq
+if ! command -v jq >/dev/null 2>&1; then
+	apt_install jq
+fi
+jq --version
