@@ -131,7 +131,11 @@ func conflictsAddress(address, config, adapter string) (string, error) {
 			config = "Caddyfile"
 		}
 	}
-	return caddycmd.DetermineAdminAPIAddress(address, nil, config, adapter)
+	addr, err := caddycmd.DetermineAdminAPIAddress(address, nil, config, adapter)
+	if err != nil {
+		return "", fmt.Errorf("reading the admin API's address from %s (--address skips it): %w", config, err)
+	}
+	return addr, nil
 }
 
 // runConflicts is `caddy conflicts`, printing to w until ctx ends when
