@@ -257,6 +257,9 @@ func (m *monitor) newest(n int) []monitorRecord {
 
 func (m *monitor) evictOne() {
 	e := m.lru.Back()
+	if e == nil {
+		return
+	}
 	delete(m.groups, e.Value.(*group).key)
 	m.lru.Remove(e)
 	m.evicted++
