@@ -198,6 +198,10 @@ func (o conflictsOptions) once(w io.Writer, now time.Time) error {
 	if err := json.Unmarshal(body, &s); err != nil {
 		return fmt.Errorf("conflicts: the admin API at %s answered %s with what is not a summary: %v", o.addr, endpoint, err)
 	}
+	if !s.Now.IsZero() {
+		// ages by the clock of the Caddy that counted
+		now = s.Now
+	}
 	return printSummary(w, s, now)
 }
 

@@ -583,3 +583,17 @@ func BenchmarkBare409Monitored(b *testing.B) {
 		})
 	}
 }
+
+func TestMonitorOptionsInJSON(t *testing.T) {
+	var h Handler
+	if err := json.Unmarshal([]byte(`{"monitor_records": 7, "monitor_groups": 9}`), &h); err != nil {
+		t.Fatal(err)
+	}
+	if h.MonitorRecords != 7 || h.MonitorGroups != 9 {
+		t.Errorf("%+v", h.monitorConfig)
+	}
+	b, _ := json.Marshal(&h)
+	if !strings.Contains(string(b), `"monitor_records":7,"monitor_groups":9`) {
+		t.Errorf("marshalled: %s", b)
+	}
+}
