@@ -4,7 +4,7 @@
 if ! command -v promtool >/dev/null 2>&1; then
 	apt_install prometheus
 fi
-promtool --version | head -1
+promtool --version 2>&1 | sed -n 1p
 # jq, for the test of monitoring/group-conflicts.jq
 if ! command -v jq >/dev/null 2>&1; then
 	apt_install jq
