@@ -41,6 +41,8 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    page           <status> <file>
 //	    log_rate       <count>/<s|m|h>
 //	    log_rate_interval <duration>
+//	    monitor_records <count>
+//	    monitor_groups  <count>
 //	}
 //
 // Statuses are codes (409) or classes (4xx, 5xx). Sizes are bytes, with or
@@ -103,6 +105,10 @@ func (m *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Errf("explain_errors: log_rate: %v", err)
 			}
 			m.LogRate = v
+		case "monitor_records", "monitor_groups":
+			if err := m.parseMonitorOption(d, name); err != nil {
+				return err
+			}
 		case "log_rate_interval":
 			v, err := oneArg(d, name)
 			if err != nil {

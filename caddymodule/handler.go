@@ -106,6 +106,9 @@ type Handler struct {
 	// How often the summary of suppressed records is written. Default: 10s.
 	LogRateInterval caddy.Duration `json:"log_rate_interval,omitempty"`
 
+	// monitor_records and monitor_groups, and the monitor (monitor.go)
+	monitorConfig
+
 	logSet, explainSet statusSet
 	bareMax, excerpt   int
 	stockPages         bool
@@ -147,7 +150,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		}
 		h.flood = newFlood(h.limit, h.burst, interval, h.logger)
 	}
-	return nil
+	return h.provisionMonitor()
 }
 
 // Cleanup stops the summaries of suppressed records, writing the last one.
@@ -155,6 +158,7 @@ func (h *Handler) Cleanup() error {
 	if h.flood != nil {
 		h.flood.close()
 	}
+	h.cleanupMonitor()
 	return nil
 }
 

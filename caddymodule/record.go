@@ -119,6 +119,7 @@ func (w *writer) record(err error) {
 	if m := w.h.metrics; m != nil {
 		m.conflicts.WithLabelValues(serverName(w.r), statusLabel(w.status), source).Inc()
 	}
+	w.monitorAdd(source, err)
 	if f := w.h.flood; f != nil && !f.allow(w.status) {
 		if m := w.h.metrics; m != nil {
 			m.suppressed.WithLabelValues(serverName(w.r), statusLabel(w.status)).Inc()
