@@ -15,21 +15,9 @@ type lang struct {
 }
 
 // langs lists the languages in the order the matcher prefers them when a
-// visitor's Accept-Language names none of them: English first.
-var langs = []lang{
-	{language.English, &uiEN, textsEN},
-	{language.German, &uiDE, textsDE},
-	{language.French, &uiFR, textsFR},
-	{language.Spanish, &uiES, textsES},
-	{language.Portuguese, &uiPT, textsPT},
-	{language.Italian, &uiIT, textsIT},
-	{language.Dutch, &uiNL, textsNL},
-	{language.Polish, &uiPL, textsPL},
-	{language.Japanese, &uiJA, textsJA},
-	{language.Chinese, &uiZH, textsZH},
-	{language.Korean, &uiKO, textsKO},
-	{language.Russian, &uiRU, textsRU},
-}
+// visitor's Accept-Language names none of them: English first. They come
+// from the catalogs in explain/catalog (see texts.go).
+var langs = loadLangs()
 
 var (
 	langTags = func() []language.Tag {
