@@ -434,11 +434,13 @@ func TestLookupAndCodes(t *testing.T) {
 	}
 }
 
-// textCodes are the keys every language's text map must have.
-func textCodes() []int { return append(Codes(), Class4xx, Class5xx) }
+// textCodes are the keys every language's text map must have: every
+// registered status, 418 (unused in the registry, but sent in practice, so
+// it has a text of its own), and the two classes.
+func textCodes() []int { return append(Codes(), 418, Class4xx, Class5xx) }
 
-// TestTextsComplete fails when any language misses any status, or any field
-// of any status or of its UI words.
+// TestTextsComplete fails when any served language misses any status, or
+// any field of any status or of its UI words.
 func TestTextsComplete(t *testing.T) {
 	for li, lg := range langs {
 		tag := lg.tag.String()
@@ -456,7 +458,7 @@ func TestTextsComplete(t *testing.T) {
 			}
 		}
 		for code := range lg.texts {
-			if code != Class4xx && code != Class5xx {
+			if code != Class4xx && code != Class5xx && code != 418 {
 				if _, ok := registry[code]; !ok {
 					t.Errorf("%s: text for %d, which is not in the registry", tag, code)
 				}
@@ -473,9 +475,15 @@ func TestTextsComplete(t *testing.T) {
 				t.Errorf("%s: UI.%s is empty", tag, v.Type().Field(i).Name)
 			}
 		}
+		if ui.Dir != "ltr" && ui.Dir != "rtl" {
+			t.Errorf("%s: UI.Dir = %q, want ltr or rtl", tag, ui.Dir)
+		}
+		if strings.Count(ui.RetryAfter, "{wait}") != 1 {
+			t.Errorf("%s: UI.RetryAfter = %q, want {wait} once", tag, ui.RetryAfter)
+		}
 		// unregistered codes fall back to their class's text
-		if !reflect.DeepEqual(TextFor(418, Lang(li)), lg.texts[Class4xx]) {
-			t.Errorf("%s: TextFor(418) is not the 4xx class text", tag)
+		if !reflect.DeepEqual(TextFor(419, Lang(li)), lg.texts[Class4xx]) {
+			t.Errorf("%s: TextFor(419) is not the 4xx class text", tag)
 		}
 		if !reflect.DeepEqual(TextFor(599, Lang(li)), lg.texts[Class5xx]) {
 			t.Errorf("%s: TextFor(599) is not the 5xx class text", tag)
@@ -483,14 +491,16 @@ func TestTextsComplete(t *testing.T) {
 	}
 }
 
+// Reassure may be empty (where nothing true can be said); every other
+// field must be there, and every list must have items.
 func checkText(t *testing.T, where string, tx Text) {
 	t.Helper()
-	for name, s := range map[string]string{"Title": tx.Title, "Summary": tx.Summary, "What": tx.What, "Where": tx.Where} {
+	for name, s := range map[string]string{"Title": tx.Title, "Heading": tx.Heading, "Summary": tx.Summary, "What": tx.What, "Where": tx.Where} {
 		if strings.TrimSpace(s) == "" {
 			t.Errorf("%s: %s is empty", where, name)
 		}
 	}
-	for name, list := range map[string][]string{"Visitor": tx.Visitor, "Owner": tx.Owner} {
+	for name, list := range map[string][]string{"Visitor": tx.Visitor, "Owner": tx.Owner, "Help": tx.Help} {
 		if len(list) == 0 {
 			t.Errorf("%s: %s has no items", where, name)
 		}
@@ -498,6 +508,57 @@ func checkText(t *testing.T, where string, tx Text) {
 			if strings.TrimSpace(s) == "" {
 				t.Errorf("%s: %s[%d] is empty", where, name, i)
 			}
+		}
+	}
+}
+
+// TestEnglishVisitorTextsAreShort keeps the visitor's part of the English
+// source within the sizes the page is designed for (the page must stay
+// small and its action above the fold on a phone). Translations are held
+// to the page weight instead, since lengths differ between scripts.
+func TestEnglishVisitorTextsAreShort(t *testing.T) {
+	for _, code := range textCodes() {
+		tx := TextFor(code, 0)
+		for _, f := range []struct {
+			name string
+			s    string
+			max  int
+		}{{"Heading", tx.Heading, 60}, {"Reassure", tx.Reassure, 120}, {"What", tx.What, 300}} {
+			if n := len([]rune(f.s)); n > f.max {
+				t.Errorf("%d: %s has %d characters, at most %d: %q", code, f.name, n, f.max, f.s)
+			}
+		}
+		if len(tx.Visitor) > 3 {
+			t.Errorf("%d: %d visitor items, at most 3", code, len(tx.Visitor))
+		}
+		for i, s := range tx.Visitor {
+			if n := len([]rune(s)); n > 160 {
+				t.Errorf("%d: Visitor[%d] has %d characters, at most 160: %q", code, i, n, s)
+			}
+		}
+		if n := strings.Count(strings.TrimSuffix(tx.Summary, "."), ". "); n > 0 {
+			t.Errorf("%d: Summary is %d sentences, want one: %q", code, n+1, tx.Summary)
+		}
+		for i, s := range tx.Help {
+			if strings.Contains(strings.ToLower(s), "reload") {
+				t.Errorf("%d: Help[%d] tells a program to reload: %q", code, i, s)
+			}
+		}
+	}
+}
+
+// TestConflictAdviceDoesNotResendForms protects the advice for a form that
+// was refused: reloading re-sends a POST, so the visitor's list must not
+// tell them to reload, and must tell them to keep their text.
+func TestConflictAdviceDoesNotResendForms(t *testing.T) {
+	for _, code := range []int{409, 412, 428} {
+		tx := TextFor(code, 0)
+		all := strings.ToLower(strings.Join(tx.Visitor, " "))
+		if strings.Contains(all, "reload") {
+			t.Errorf("%d: visitor advice says reload: %q", code, tx.Visitor)
+		}
+		if !strings.Contains(all, "copy") || !strings.Contains(all, "go back") {
+			t.Errorf("%d: visitor advice does not say copy first and go back: %q", code, tx.Visitor)
 		}
 	}
 }
