@@ -15,6 +15,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/text/language"
+
+	"github.com/explainerrors/caddy-explain-errors/explain/catalog"
 )
 
 // Accept values real clients send.
@@ -170,6 +174,7 @@ func TestMatchLanguage(t *testing.T) {
 		{"GarbageGivesEnglish", "!!!garbage!!!", "en", ""},
 		{"BadQGivesEnglish", "de;q=abc", "en", ""},
 		{"UnknownLanguageGivesEnglish", "tr-TR", "en", "!tr"},
+		{"UnrelatedLanguageGivesEnglish", "ka-GE", "en", ""},
 		{"WildcardGivesEnglish", "*", "en", ""},
 		{"GermanGermanyGivesGerman", "de-DE,de;q=0.9,en;q=0.8", "de", "de"},
 		{"GermanSwissGivesGerman", "de-CH", "de", "de"},
@@ -181,8 +186,13 @@ func TestMatchLanguage(t *testing.T) {
 		{"JapaneseGivesJapanese", "ja-JP,ja;q=0.9", "ja", "ja"},
 		{"DutchBelgiumGivesDutch", "nl-BE", "nl", "nl"},
 		{"PolishGivesPolish", "pl-PL", "pl", "pl"},
-		{"PortugueseBrazilGivesPortuguese", "pt-BR", "pt", "pt"},
-		{"ChineseChinaGivesChinese", "zh-CN,zh;q=0.9", "zh", "zh"},
+		{"PortugueseBrazilGivesBrazilian", "pt-BR", "pt-BR", "pt-BR"},
+		{"ChineseChinaGivesSimplified", "zh-CN,zh;q=0.9", "zh-Hans", "zh-Hans"},
+		{"TaiwanGivesTraditional", "zh-TW,zh;q=0.9", "zh-Hant", "zh-Hant"},
+		{"PortugalGivesEuropean", "pt-PT,pt;q=0.9", "pt-PT", "pt-PT"},
+		{"NorwegianGivesBokmal", "no", "nb", "nb"},
+		{"HebrewGivesHebrew", "he-IL", "he", "he"},
+		{"ArabicEgyptGivesArabic", "ar-EG", "ar", "ar"},
 		{"ItalianGivesItalian", "it-IT,it;q=0.9,en;q=0.5", "it", "it"},
 		{"KoreanGivesKorean", "ko-KR", "ko", "ko"},
 		{"RussianGivesRussian", "ru-RU,ru;q=0.9", "ru", "ru"},
@@ -201,6 +211,100 @@ func TestMatchLanguage(t *testing.T) {
 				t.Errorf("MatchLanguage(%q) = %q, want %q", tc.header, got, tc.want)
 			}
 		})
+	}
+}
+
+// matchTable is how visitors' tags map to the languages with a catalog. A
+// row is checked when its language has a catalog file, complete or not
+// (TestMatchTableForEveryCatalog), so the table holds before the
+// translators finish; every catalog must appear in it.
+var matchTable = []struct{ header, want string }{
+	{"en-US", "en"}, {"en-GB", "en"}, {"en-IN", "en"},
+	{"de-DE", "de"}, {"de-AT", "de"}, {"de-CH", "de"},
+	{"fr-FR", "fr"}, {"fr-CA", "fr"}, {"fr-BE", "fr"},
+	{"es-ES", "es"}, {"es-419", "es"}, {"es-MX", "es"},
+	{"it-IT", "it"}, {"it-CH", "it"},
+	{"nl-NL", "nl"}, {"nl-BE", "nl"},
+	{"pl-PL", "pl"}, {"ru-RU", "ru"}, {"ja-JP", "ja"}, {"ko-KR", "ko"},
+	{"zh-TW", "zh-Hant"}, {"zh-HK", "zh-Hant"}, {"zh-MO", "zh-Hant"}, {"zh-Hant", "zh-Hant"},
+	{"zh", "zh-Hans"}, {"zh-CN", "zh-Hans"}, {"zh-SG", "zh-Hans"}, {"zh-Hans", "zh-Hans"},
+	{"pt-PT", "pt-PT"}, {"pt-AO", "pt-PT"}, {"pt-MZ", "pt-PT"},
+	{"pt", "pt-BR"}, {"pt-BR", "pt-BR"},
+	{"no", "nb"}, {"nb", "nb"}, {"nb-NO", "nb"},
+	{"sv-SE", "sv"}, {"sv-FI", "sv"}, {"da-DK", "da"}, {"fi-FI", "fi"},
+	{"cs-CZ", "cs"}, {"tr-TR", "tr"}, {"uk-UA", "uk"},
+	{"ar", "ar"}, {"ar-EG", "ar"}, {"ar-SA", "ar"},
+	{"he", "he"}, {"he-IL", "he"}, {"iw", "he"},
+}
+
+// TestMatchTableForEveryCatalog matches matchTable with a matcher over
+// every catalog file, complete or not, the way langMatcher is built over
+// the served ones.
+func TestMatchTableForEveryCatalog(t *testing.T) {
+	var tags []language.Tag
+	names := map[string]bool{}
+	for _, c := range catalogs {
+		tag, err := language.Parse(c.Tag)
+		if err != nil {
+			t.Fatalf("%s: %v", c.File, err)
+		}
+		if tag.String() != c.Tag {
+			t.Errorf("%s: name it %s.toml, the tag's canonical form", c.File, tag)
+		}
+		tags = append(tags, tag)
+		names[c.Tag] = true
+	}
+	m := language.NewMatcher(tags)
+	inTable := map[string]bool{}
+	for _, row := range matchTable {
+		inTable[row.want] = true
+		if !names[row.want] {
+			continue
+		}
+		t.Run(row.header, func(t *testing.T) {
+			_, idx, conf := m.Match(language.Make(row.header))
+			if got := tags[idx].String(); conf == language.No || got != row.want {
+				t.Errorf("%s matches %s (%v), want %s", row.header, got, conf, row.want)
+			}
+		})
+	}
+	for name := range names {
+		if !inTable[name] {
+			t.Errorf("%s has a catalog but no row in matchTable", name)
+		}
+	}
+}
+
+// TestServedMatchesFollowTheTable: for the languages served now, the
+// real matcher agrees with the table (rows of unserved languages are left
+// out: their visitors get English, TestMatchLanguage checks that).
+func TestServedMatchesFollowTheTable(t *testing.T) {
+	for _, row := range matchTable {
+		if !hasLanguage(row.want) {
+			continue
+		}
+		if got := MatchLanguage(row.header).String(); got != row.want {
+			t.Errorf("MatchLanguage(%q) = %s, want %s", row.header, got, row.want)
+		}
+	}
+	for i, l := range langs {
+		if l.cat == nil || l.cat.Tag != l.tag.String() {
+			t.Errorf("langs[%d]: tag %s from catalog %v", i, l.tag, l.cat)
+		}
+	}
+}
+
+// TestOnlyCompleteCatalogsAreServed: a translation with a missing item is
+// not offered, one with every item is.
+func TestOnlyCompleteCatalogsAreServed(t *testing.T) {
+	for _, c := range catalogs[1:] {
+		complete := catalog.Check(sourceCatalog, c).Complete()
+		if hasLanguage(c.Tag) != complete {
+			t.Errorf("%s: served %v, complete %v", c.Tag, hasLanguage(c.Tag), complete)
+		}
+	}
+	if !hasLanguage("en") {
+		t.Error("English is not served")
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"sync"
 
 	"golang.org/x/text/language"
+
+	"github.com/explainerrors/caddy-explain-errors/explain/catalog"
 )
 
 // lang is one language the pages are written in.
@@ -12,6 +14,8 @@ type lang struct {
 	tag   language.Tag
 	ui    *UI
 	texts map[int]Text
+	// cat is the language's catalog, for the owner's overrides
+	cat *catalog.Catalog
 }
 
 // langs lists the languages in the order the matcher prefers them when a

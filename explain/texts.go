@@ -82,7 +82,9 @@ func sectionName(code int) string {
 	return strconv.Itoa(code)
 }
 
-// sourceCatalog and catalogStatus are kept for the parity test.
+// sourceCatalog is the English catalog, whose keys every other catalog
+// (translations, an owner's) is checked against; catalogs are all the
+// embedded ones, served or not.
 var (
 	sourceCatalog *catalog.Catalog
 	catalogs      []*catalog.Catalog
@@ -121,7 +123,7 @@ func buildLang(src, c *catalog.Catalog) (lang, error) {
 		}
 		texts[code] = buildText(src, parts[0], get)
 	}
-	return lang{tag: tag, ui: ui, texts: texts}, nil
+	return lang{tag: tag, ui: ui, texts: texts, cat: c}, nil
 }
 
 // buildText assembles one status's text in the source's key order.
@@ -134,7 +136,10 @@ func buildText(src *catalog.Catalog, section string, get func(string) string) Te
 		prefix := section + "." + l.key + "."
 		for _, key := range src.Keys {
 			if strings.HasPrefix(key, prefix) {
-				l.add(&t, get(key))
+				// an owner's override may drop an item with ""
+				if s := get(key); s != "" {
+					l.add(&t, s)
+				}
 			}
 		}
 	}

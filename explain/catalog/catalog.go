@@ -265,8 +265,8 @@ func Embedded() ([]*Catalog, error) {
 // Status is how far one translation is from the source.
 type Status struct {
 	Tag string
-	// Missing are the source's keys the translation lacks, in the
-	// source's order.
+	// Missing are the source's keys the translation lacks, or has with
+	// an empty text, in the source's order.
 	Missing []string
 	// Stale are the translation's items whose hash is not that of the
 	// source's current text (or that record no hash), in the source's
@@ -288,7 +288,9 @@ func Check(src, tr *Catalog) Status {
 	st := Status{Tag: tr.Tag}
 	for _, k := range src.Keys {
 		it, ok := tr.Items[k]
-		if !ok {
+		if !ok || strings.TrimSpace(it.Text) == "" {
+			// an empty text is a line pasted from catalogcheck and not
+			// filled in yet
 			st.Missing = append(st.Missing, k)
 			continue
 		}

@@ -67,6 +67,7 @@ title = { text = "Konflikt", hash = "`+Hash("Conflict (old)")+`" }
 [409.visitor]
 copy = { text = "Kopieren.", hash = "`+Hash("Copy it.")+`" }
 gone = { text = "Weg.", hash = "00000000" }
+back = { text = " ", hash = "`+Hash("Go back.")+`" }
 `))
 	if err != nil {
 		t.Fatal(err)
