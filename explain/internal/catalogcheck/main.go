@@ -9,7 +9,8 @@
 //
 // With -lang, each missing or stale item is printed as a TOML line to fill
 // in, with the hash of the current English text already set, and the
-// English text as a comment above it. It exits 1 when anything is missing,
+// English text as a comment above it; for a language without a file yet,
+// that is every item, ready to save as the new file. It exits 1 when anything is missing,
 // stale or extra.
 package main
 
@@ -59,8 +60,14 @@ func main() {
 		fmt.Printf("%-8s %4d missing %4d stale %4d extra  of %d  %s\n", c.Tag, len(st.Missing), len(st.Stale), len(st.Extra), len(src.Keys), state)
 	}
 	if *lang != "" && !found {
-		fmt.Fprintf(os.Stderr, "catalogcheck: no catalog %s.toml\n", *lang)
-		os.Exit(2)
+		// a new language: its whole work list, to start the file with
+		if *lang == catalog.Source {
+			fmt.Fprintf(os.Stderr, "catalogcheck: %s is the source\n", *lang)
+			os.Exit(2)
+		}
+		c := &catalog.Catalog{Tag: *lang, File: *lang + ".toml (new)", Items: map[string]catalog.Item{}}
+		details(src, c, catalog.Check(src, c))
+		os.Exit(1)
 	}
 	if bad {
 		os.Exit(1)
