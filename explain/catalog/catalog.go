@@ -21,6 +21,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/BurntSushi/toml"
 )
@@ -174,24 +175,23 @@ func lookup(m map[string]any, path []string) any {
 
 // lineIndex finds the line a key is defined on, for error messages. It
 // knows the shapes catalogs use: [a] and [a.b] headers, key = value lines,
-// and dotted keys (a.b = ...) under a header.
-type lineIndex struct{ lines [][]byte }
+// and dotted keys (a.b = ...) under a header. One pass over the file fills
+// it, so finding a line costs a map lookup.
+type lineIndex map[string]int
 
-func newLineIndex(data []byte) lineIndex { return lineIndex{bytes.Split(data, []byte("\n"))} }
-
-func (li lineIndex) find(path []string) int {
-	var table []string
-	best := 0
-	for n, raw := range li.lines {
+func newLineIndex(data []byte) lineIndex {
+	li := lineIndex{}
+	table := ""
+	for n, raw := range bytes.Split(data, []byte("\n")) {
 		l := strings.TrimSpace(string(raw))
 		if strings.HasPrefix(l, "[") {
-			h := strings.Trim(l, "[] \t")
+			h := strings.TrimLeft(l, "[ \t")
 			if i := strings.IndexByte(h, ']'); i >= 0 {
 				h = h[:i]
 			}
-			table = splitKey(h)
-			if equal(table, path) {
-				return n + 1
+			table = strings.Join(splitKey(h), ".")
+			if _, ok := li[table]; !ok {
+				li[table] = n + 1
 			}
 			continue
 		}
@@ -199,16 +199,26 @@ func (li lineIndex) find(path []string) int {
 		if eq <= 0 || strings.HasPrefix(l, "#") {
 			continue
 		}
-		full := append(append([]string(nil), table...), splitKey(l[:eq])...)
-		if equal(full, path) {
-			return n + 1
+		k := strings.Join(splitKey(l[:eq]), ".")
+		if table != "" {
+			k = table + "." + k
 		}
-		// a key inside an inline table: report the line of its item
-		if len(full) < len(path) && equal(full, path[:len(full)]) && best == 0 {
-			best = n + 1
+		if _, ok := li[k]; !ok {
+			li[k] = n + 1
 		}
 	}
-	return best
+	return li
+}
+
+// find returns the line of path, or of the nearest enclosing key that has
+// one (a key inside an inline table: its item's line); 0 if none.
+func (li lineIndex) find(path []string) int {
+	for n := len(path); n > 0; n-- {
+		if line, ok := li[strings.Join(path[:n], ".")]; ok {
+			return line
+		}
+	}
+	return 0
 }
 
 func splitKey(s string) []string {
@@ -219,18 +229,6 @@ func splitKey(s string) []string {
 	return parts
 }
 
-func equal(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // Embedded returns the catalogs built into the binary: the source first,
 // then the translations ordered by tag.
 func Embedded() ([]*Catalog, error) {
@@ -238,17 +236,25 @@ func Embedded() ([]*Catalog, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []*Catalog
-	for _, n := range names {
-		data, err := embedded.ReadFile(n)
-		if err != nil {
-			return nil, err
-		}
-		c, err := Parse("explain/catalog/"+n, data)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
+	// TOML parsing costs milliseconds a file and runs at start-up: one
+	// goroutine a file
+	out := make([]*Catalog, len(names))
+	errs := make([]error, len(names))
+	var wg sync.WaitGroup
+	for i, n := range names {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			data, err := embedded.ReadFile(n)
+			if err == nil {
+				out[i], err = Parse("explain/catalog/"+n, data)
+			}
+			errs[i] = err
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		if (out[i].Tag == Source) != (out[j].Tag == Source) {
