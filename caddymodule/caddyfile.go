@@ -39,6 +39,8 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    contact        <url | e-mail address>
 //	    template       <file>
 //	    page           <status> <file>
+//	    note           <status> [<lang>] <text>
+//	    catalog        <file> [<lang>]
 //	    log_rate       <count>/<s|m|h>
 //	    log_rate_interval <duration>
 //	    monitor_records <count>
@@ -46,7 +48,8 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	}
 //
 // Statuses are codes (409) or classes (4xx, 5xx). Sizes are bytes, with or
-// without a unit (512, 1KiB).
+// without a unit (512, 1KiB). A note without a language is for every
+// language without a note of its own.
 func (m *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // the directive's name
 	if d.NextArg() {
@@ -149,10 +152,61 @@ func (m *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				m.Pages = make(map[string]string)
 			}
 			m.Pages[key] = args[1]
+		case "note":
+			if err := m.parseNote(d); err != nil {
+				return err
+			}
+		case "catalog":
+			args := d.RemainingArgs()
+			if len(args) < 1 || len(args) > 2 {
+				return d.Errf("explain_errors: catalog: needs a file and optionally a language, e.g. catalog /etc/caddy/shop.de.toml de")
+			}
+			c := Catalog{File: args[0]}
+			if len(args) == 2 {
+				if _, err := servedTag(args[1]); err != nil {
+					return d.Errf("explain_errors: catalog: %v", err)
+				}
+				c.Lang = args[1]
+			}
+			m.Catalogs = append(m.Catalogs, c)
 		default:
 			return d.Errf("explain_errors: unknown subdirective %q", name)
 		}
 	}
+	return nil
+}
+
+// parseNote reads note <status> [<lang>] <text>.
+func (m *Handler) parseNote(d *caddyfile.Dispenser) error {
+	args := d.RemainingArgs()
+	if len(args) < 2 || len(args) > 3 {
+		return d.Errf(`explain_errors: note: needs a status, optionally a language, and a text, e.g. note 409 de "Rufen Sie uns an."`)
+	}
+	code, err := strconv.Atoi(args[0])
+	if err != nil || code < 400 || code > 599 {
+		return d.Errf("explain_errors: note: %q: must be a 4xx or 5xx status code", args[0])
+	}
+	lang, text := "", args[len(args)-1]
+	if len(args) == 3 {
+		lang = args[1]
+		if _, err := servedTag(lang); err != nil {
+			return d.Errf("explain_errors: note: %v", err)
+		}
+	}
+	if strings.TrimSpace(text) == "" {
+		return d.Errf("explain_errors: note: %d: needs a text", code)
+	}
+	key := strconv.Itoa(code)
+	if _, dup := m.Notes[key][lang]; dup {
+		return d.Errf("explain_errors: note: status %d%s has a note already", code, langSuffix(lang))
+	}
+	if m.Notes == nil {
+		m.Notes = make(map[string]map[string]string)
+	}
+	if m.Notes[key] == nil {
+		m.Notes[key] = make(map[string]string)
+	}
+	m.Notes[key][lang] = text
 	return nil
 }
 

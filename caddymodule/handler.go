@@ -96,6 +96,18 @@ type Handler struct {
 	// template; they win over it. Optional.
 	Pages map[string]string `json:"pages,omitempty"`
 
+	// The owner's own words for a status on this site, shown on its page
+	// under "On this site": by status code ("409"), then by BCP 47
+	// language tag ("" for every language without a note of its own). A
+	// tag stands for the served language it matches (de-AT is German).
+	// Plain text, escaped like every other text. Optional.
+	Notes map[string]map[string]string `json:"notes,omitempty"`
+
+	// Owner catalog files, each overriding the built-in texts and adding
+	// notes, for one language or for every language. Read and checked at
+	// provision; errors name the file and the line. Optional.
+	Catalogs []Catalog `json:"catalogs,omitempty"`
+
 	// Caps the log records of each status, e.g. "100/s" or "6000/m", so a
 	// storm of conflicts cannot fill a disk. Records over the cap are left
 	// out and counted; a summary record per status says how many, every
@@ -222,6 +234,9 @@ func (h *Handler) compile() error {
 			opts.Pages = make(map[int]string)
 		}
 		opts.Pages[code] = file
+	}
+	if err := h.ownerWords(&opts); err != nil {
+		return err
 	}
 	h.langs = new(explain.LangCache)
 	if h.renderer, err = explain.NewRenderer(opts); err != nil {

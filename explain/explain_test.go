@@ -15,6 +15,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/text/language"
+
+	"github.com/explainerrors/caddy-explain-errors/explain/catalog"
 )
 
 // Accept values real clients send.
@@ -170,6 +174,7 @@ func TestMatchLanguage(t *testing.T) {
 		{"GarbageGivesEnglish", "!!!garbage!!!", "en", ""},
 		{"BadQGivesEnglish", "de;q=abc", "en", ""},
 		{"UnknownLanguageGivesEnglish", "tr-TR", "en", "!tr"},
+		{"UnrelatedLanguageGivesEnglish", "ka-GE", "en", ""},
 		{"WildcardGivesEnglish", "*", "en", ""},
 		{"GermanGermanyGivesGerman", "de-DE,de;q=0.9,en;q=0.8", "de", "de"},
 		{"GermanSwissGivesGerman", "de-CH", "de", "de"},
@@ -181,8 +186,13 @@ func TestMatchLanguage(t *testing.T) {
 		{"JapaneseGivesJapanese", "ja-JP,ja;q=0.9", "ja", "ja"},
 		{"DutchBelgiumGivesDutch", "nl-BE", "nl", "nl"},
 		{"PolishGivesPolish", "pl-PL", "pl", "pl"},
-		{"PortugueseBrazilGivesPortuguese", "pt-BR", "pt", "pt"},
-		{"ChineseChinaGivesChinese", "zh-CN,zh;q=0.9", "zh", "zh"},
+		{"PortugueseBrazilGivesBrazilian", "pt-BR", "pt-BR", "pt-BR"},
+		{"ChineseChinaGivesSimplified", "zh-CN,zh;q=0.9", "zh-Hans", "zh-Hans"},
+		{"TaiwanGivesTraditional", "zh-TW,zh;q=0.9", "zh-Hant", "zh-Hant"},
+		{"PortugalGivesEuropean", "pt-PT,pt;q=0.9", "pt-PT", "pt-PT"},
+		{"NorwegianGivesBokmal", "no", "nb", "nb"},
+		{"HebrewGivesHebrew", "he-IL", "he", "he"},
+		{"ArabicEgyptGivesArabic", "ar-EG", "ar", "ar"},
 		{"ItalianGivesItalian", "it-IT,it;q=0.9,en;q=0.5", "it", "it"},
 		{"KoreanGivesKorean", "ko-KR", "ko", "ko"},
 		{"RussianGivesRussian", "ru-RU,ru;q=0.9", "ru", "ru"},
@@ -201,6 +211,100 @@ func TestMatchLanguage(t *testing.T) {
 				t.Errorf("MatchLanguage(%q) = %q, want %q", tc.header, got, tc.want)
 			}
 		})
+	}
+}
+
+// matchTable is how visitors' tags map to the languages with a catalog. A
+// row is checked when its language has a catalog file, complete or not
+// (TestMatchTableForEveryCatalog), so the table holds before the
+// translators finish; every catalog must appear in it.
+var matchTable = []struct{ header, want string }{
+	{"en-US", "en"}, {"en-GB", "en"}, {"en-IN", "en"},
+	{"de-DE", "de"}, {"de-AT", "de"}, {"de-CH", "de"},
+	{"fr-FR", "fr"}, {"fr-CA", "fr"}, {"fr-BE", "fr"},
+	{"es-ES", "es"}, {"es-419", "es"}, {"es-MX", "es"},
+	{"it-IT", "it"}, {"it-CH", "it"},
+	{"nl-NL", "nl"}, {"nl-BE", "nl"},
+	{"pl-PL", "pl"}, {"ru-RU", "ru"}, {"ja-JP", "ja"}, {"ko-KR", "ko"},
+	{"zh-TW", "zh-Hant"}, {"zh-HK", "zh-Hant"}, {"zh-MO", "zh-Hant"}, {"zh-Hant", "zh-Hant"},
+	{"zh", "zh-Hans"}, {"zh-CN", "zh-Hans"}, {"zh-SG", "zh-Hans"}, {"zh-Hans", "zh-Hans"},
+	{"pt-PT", "pt-PT"}, {"pt-AO", "pt-PT"}, {"pt-MZ", "pt-PT"},
+	{"pt", "pt-BR"}, {"pt-BR", "pt-BR"},
+	{"no", "nb"}, {"nb", "nb"}, {"nb-NO", "nb"},
+	{"sv-SE", "sv"}, {"sv-FI", "sv"}, {"da-DK", "da"}, {"fi-FI", "fi"},
+	{"cs-CZ", "cs"}, {"tr-TR", "tr"}, {"uk-UA", "uk"},
+	{"ar", "ar"}, {"ar-EG", "ar"}, {"ar-SA", "ar"},
+	{"he", "he"}, {"he-IL", "he"}, {"iw", "he"},
+}
+
+// TestMatchTableForEveryCatalog matches matchTable with a matcher over
+// every catalog file, complete or not, the way langMatcher is built over
+// the served ones.
+func TestMatchTableForEveryCatalog(t *testing.T) {
+	var tags []language.Tag
+	names := map[string]bool{}
+	for _, c := range catalogs {
+		tag, err := language.Parse(c.Tag)
+		if err != nil {
+			t.Fatalf("%s: %v", c.File, err)
+		}
+		if tag.String() != c.Tag {
+			t.Errorf("%s: name it %s.toml, the tag's canonical form", c.File, tag)
+		}
+		tags = append(tags, tag)
+		names[c.Tag] = true
+	}
+	m := language.NewMatcher(tags)
+	inTable := map[string]bool{}
+	for _, row := range matchTable {
+		inTable[row.want] = true
+		if !names[row.want] {
+			continue
+		}
+		t.Run(row.header, func(t *testing.T) {
+			_, idx, conf := m.Match(language.Make(row.header))
+			if got := tags[idx].String(); conf == language.No || got != row.want {
+				t.Errorf("%s matches %s (%v), want %s", row.header, got, conf, row.want)
+			}
+		})
+	}
+	for name := range names {
+		if !inTable[name] {
+			t.Errorf("%s has a catalog but no row in matchTable", name)
+		}
+	}
+}
+
+// TestServedMatchesFollowTheTable: for the languages served now, the
+// real matcher agrees with the table (rows of unserved languages are left
+// out: their visitors get English, TestMatchLanguage checks that).
+func TestServedMatchesFollowTheTable(t *testing.T) {
+	for _, row := range matchTable {
+		if !hasLanguage(row.want) {
+			continue
+		}
+		if got := MatchLanguage(row.header).String(); got != row.want {
+			t.Errorf("MatchLanguage(%q) = %s, want %s", row.header, got, row.want)
+		}
+	}
+	for i, l := range langs {
+		if l.cat == nil || l.cat.Tag != l.tag.String() {
+			t.Errorf("langs[%d]: tag %s from catalog %v", i, l.tag, l.cat)
+		}
+	}
+}
+
+// TestOnlyCompleteCatalogsAreServed: a translation with a missing item is
+// not offered, one with every item is.
+func TestOnlyCompleteCatalogsAreServed(t *testing.T) {
+	for _, c := range catalogs[1:] {
+		complete := catalog.Check(sourceCatalog, c).Complete()
+		if hasLanguage(c.Tag) != complete {
+			t.Errorf("%s: served %v, complete %v", c.Tag, hasLanguage(c.Tag), complete)
+		}
+	}
+	if !hasLanguage("en") {
+		t.Error("English is not served")
 	}
 }
 
@@ -434,11 +538,13 @@ func TestLookupAndCodes(t *testing.T) {
 	}
 }
 
-// textCodes are the keys every language's text map must have.
-func textCodes() []int { return append(Codes(), Class4xx, Class5xx) }
+// textCodes are the keys every language's text map must have: every
+// registered status, 418 (unused in the registry, but sent in practice, so
+// it has a text of its own), and the two classes.
+func textCodes() []int { return append(Codes(), 418, Class4xx, Class5xx) }
 
-// TestTextsComplete fails when any language misses any status, or any field
-// of any status or of its UI words.
+// TestTextsComplete fails when any served language misses any status, or
+// any field of any status or of its UI words.
 func TestTextsComplete(t *testing.T) {
 	for li, lg := range langs {
 		tag := lg.tag.String()
@@ -456,7 +562,7 @@ func TestTextsComplete(t *testing.T) {
 			}
 		}
 		for code := range lg.texts {
-			if code != Class4xx && code != Class5xx {
+			if code != Class4xx && code != Class5xx && code != 418 {
 				if _, ok := registry[code]; !ok {
 					t.Errorf("%s: text for %d, which is not in the registry", tag, code)
 				}
@@ -473,9 +579,15 @@ func TestTextsComplete(t *testing.T) {
 				t.Errorf("%s: UI.%s is empty", tag, v.Type().Field(i).Name)
 			}
 		}
+		if ui.Dir != "ltr" && ui.Dir != "rtl" {
+			t.Errorf("%s: UI.Dir = %q, want ltr or rtl", tag, ui.Dir)
+		}
+		if strings.Count(ui.RetryAfter, "{wait}") != 1 {
+			t.Errorf("%s: UI.RetryAfter = %q, want {wait} once", tag, ui.RetryAfter)
+		}
 		// unregistered codes fall back to their class's text
-		if !reflect.DeepEqual(TextFor(418, Lang(li)), lg.texts[Class4xx]) {
-			t.Errorf("%s: TextFor(418) is not the 4xx class text", tag)
+		if !reflect.DeepEqual(TextFor(419, Lang(li)), lg.texts[Class4xx]) {
+			t.Errorf("%s: TextFor(419) is not the 4xx class text", tag)
 		}
 		if !reflect.DeepEqual(TextFor(599, Lang(li)), lg.texts[Class5xx]) {
 			t.Errorf("%s: TextFor(599) is not the 5xx class text", tag)
@@ -483,14 +595,16 @@ func TestTextsComplete(t *testing.T) {
 	}
 }
 
+// Reassure may be empty (where nothing true can be said); every other
+// field must be there, and every list must have items.
 func checkText(t *testing.T, where string, tx Text) {
 	t.Helper()
-	for name, s := range map[string]string{"Title": tx.Title, "Summary": tx.Summary, "What": tx.What, "Where": tx.Where} {
+	for name, s := range map[string]string{"Title": tx.Title, "Heading": tx.Heading, "Summary": tx.Summary, "What": tx.What, "Where": tx.Where} {
 		if strings.TrimSpace(s) == "" {
 			t.Errorf("%s: %s is empty", where, name)
 		}
 	}
-	for name, list := range map[string][]string{"Visitor": tx.Visitor, "Owner": tx.Owner} {
+	for name, list := range map[string][]string{"Visitor": tx.Visitor, "Owner": tx.Owner, "Help": tx.Help} {
 		if len(list) == 0 {
 			t.Errorf("%s: %s has no items", where, name)
 		}
@@ -498,6 +612,57 @@ func checkText(t *testing.T, where string, tx Text) {
 			if strings.TrimSpace(s) == "" {
 				t.Errorf("%s: %s[%d] is empty", where, name, i)
 			}
+		}
+	}
+}
+
+// TestEnglishVisitorTextsAreShort keeps the visitor's part of the English
+// source within the sizes the page is designed for (the page must stay
+// small and its action above the fold on a phone). Translations are held
+// to the page weight instead, since lengths differ between scripts.
+func TestEnglishVisitorTextsAreShort(t *testing.T) {
+	for _, code := range textCodes() {
+		tx := TextFor(code, 0)
+		for _, f := range []struct {
+			name string
+			s    string
+			max  int
+		}{{"Heading", tx.Heading, 60}, {"Reassure", tx.Reassure, 120}, {"What", tx.What, 300}} {
+			if n := len([]rune(f.s)); n > f.max {
+				t.Errorf("%d: %s has %d characters, at most %d: %q", code, f.name, n, f.max, f.s)
+			}
+		}
+		if len(tx.Visitor) > 3 {
+			t.Errorf("%d: %d visitor items, at most 3", code, len(tx.Visitor))
+		}
+		for i, s := range tx.Visitor {
+			if n := len([]rune(s)); n > 160 {
+				t.Errorf("%d: Visitor[%d] has %d characters, at most 160: %q", code, i, n, s)
+			}
+		}
+		if n := strings.Count(strings.TrimSuffix(tx.Summary, "."), ". "); n > 0 {
+			t.Errorf("%d: Summary is %d sentences, want one: %q", code, n+1, tx.Summary)
+		}
+		for i, s := range tx.Help {
+			if strings.Contains(strings.ToLower(s), "reload") {
+				t.Errorf("%d: Help[%d] tells a program to reload: %q", code, i, s)
+			}
+		}
+	}
+}
+
+// TestConflictAdviceDoesNotResendForms protects the advice for a form that
+// was refused: reloading re-sends a POST, so the visitor's list must not
+// tell them to reload, and must tell them to keep their text.
+func TestConflictAdviceDoesNotResendForms(t *testing.T) {
+	for _, code := range []int{409, 412, 428} {
+		tx := TextFor(code, 0)
+		all := strings.ToLower(strings.Join(tx.Visitor, " "))
+		if strings.Contains(all, "reload") {
+			t.Errorf("%d: visitor advice says reload: %q", code, tx.Visitor)
+		}
+		if !strings.Contains(all, "copy") || !strings.Contains(all, "go back") {
+			t.Errorf("%d: visitor advice does not say copy first and go back: %q", code, tx.Visitor)
 		}
 	}
 }

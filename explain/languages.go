@@ -5,6 +5,8 @@ import (
 	"sync"
 
 	"golang.org/x/text/language"
+
+	"github.com/explainerrors/caddy-explain-errors/explain/catalog"
 )
 
 // lang is one language the pages are written in.
@@ -12,24 +14,14 @@ type lang struct {
 	tag   language.Tag
 	ui    *UI
 	texts map[int]Text
+	// cat is the language's catalog, for the owner's overrides
+	cat *catalog.Catalog
 }
 
 // langs lists the languages in the order the matcher prefers them when a
-// visitor's Accept-Language names none of them: English first.
-var langs = []lang{
-	{language.English, &uiEN, textsEN},
-	{language.German, &uiDE, textsDE},
-	{language.French, &uiFR, textsFR},
-	{language.Spanish, &uiES, textsES},
-	{language.Portuguese, &uiPT, textsPT},
-	{language.Italian, &uiIT, textsIT},
-	{language.Dutch, &uiNL, textsNL},
-	{language.Polish, &uiPL, textsPL},
-	{language.Japanese, &uiJA, textsJA},
-	{language.Chinese, &uiZH, textsZH},
-	{language.Korean, &uiKO, textsKO},
-	{language.Russian, &uiRU, textsRU},
-}
+// visitor's Accept-Language names none of them: English first. They come
+// from the catalogs in explain/catalog (see texts.go).
+var langs = loadLangs()
 
 var (
 	langTags = func() []language.Tag {

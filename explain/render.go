@@ -35,6 +35,11 @@ type Options struct {
 	// code and then by BCP 47 language tag ("" for every language without
 	// its own). Plain text, escaped like every other text.
 	Notes map[int]map[string]string
+	// Overrides replace catalog texts, by BCP 47 language tag ("" for
+	// every language without its own) and then by catalog key
+	// ("409.heading", "409.visitor.go_back_copy", "ui.home"; the keys of
+	// explain/catalog/en.toml). See ParseOwnerCatalog.
+	Overrides map[string]map[string]string
 	// Home is the link the pages offer as their primary action. Default:
 	// "/".
 	Home string
@@ -94,6 +99,9 @@ type cacheKey struct {
 // is reported here, naming its file and line, and not at request time.
 func NewRenderer(opts Options) (*Renderer, error) {
 	r := &Renderer{opts: opts}
+	if err := checkOwnerWords(opts); err != nil {
+		return nil, err
+	}
 	if opts.Contact != "" {
 		u, err := contactURL(opts.Contact)
 		if err != nil {
@@ -184,8 +192,9 @@ func (r *Renderer) data(code int, l Lang, id, ts string) *PageData {
 	return &PageData{
 		Code:       code,
 		Reason:     s.Reason,
-		Text:       TextFor(code, l),
-		UI:         UIFor(l),
+		Text:       r.pageText(code, l),
+		UI:         r.pageUI(l),
+		Note:       r.pageNote(code, l),
 		Lang:       l.String(),
 		Spec:       s.Spec(),
 		SpecURL:    s.SpecURL(),
