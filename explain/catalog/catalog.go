@@ -289,10 +289,24 @@ func (s Status) Complete() bool { return len(s.Missing) == 0 }
 // OK reports whether nothing is missing, stale or extra.
 func (s Status) OK() bool { return len(s.Missing)+len(s.Stale)+len(s.Extra) == 0 }
 
-// Check compares a translation with the source.
+// SourceOnly reports whether the item at key is kept in the source
+// language only: the owner's lists ([409.owner]) are the site owner's
+// technical reference, full of header, directive and product names, and are
+// shown by `caddy explain` and on staging pages in English for every
+// language. Translations leave them out.
+func SourceOnly(key string) bool {
+	_, rest, ok := strings.Cut(key, ".")
+	return ok && strings.HasPrefix(rest, "owner.")
+}
+
+// Check compares a translation with the source. Items that are SourceOnly
+// count as extra in a translation.
 func Check(src, tr *Catalog) Status {
 	st := Status{Tag: tr.Tag}
 	for _, k := range src.Keys {
+		if SourceOnly(k) {
+			continue
+		}
 		it, ok := tr.Items[k]
 		if !ok || strings.TrimSpace(it.Text) == "" {
 			// an empty text is a line pasted from catalogcheck and not
@@ -305,9 +319,21 @@ func Check(src, tr *Catalog) Status {
 		}
 	}
 	for _, k := range tr.Keys {
-		if _, ok := src.Items[k]; !ok {
+		if _, ok := src.Items[k]; !ok || SourceOnly(k) {
 			st.Extra = append(st.Extra, k)
 		}
 	}
 	return st
+}
+
+// Translatable returns how many of c's items a translation carries: all
+// but the SourceOnly ones.
+func (c *Catalog) Translatable() int {
+	n := 0
+	for _, k := range c.Keys {
+		if !SourceOnly(k) {
+			n++
+		}
+	}
+	return n
 }
