@@ -97,13 +97,13 @@ type facts struct {
 	etag    EntityTag
 	etagErr error // non-nil also when there is no ETag
 
-	lm, ius       time.Time
-	lmOK, iusOK   bool
-	ifh           ifHeader
-	ifErr         error
-	dest          *url.URL
-	destErr       error
-	copyMove      bool
+	lm, ius         time.Time
+	lmOK, iusOK     bool
+	ifh             ifHeader
+	ifErr           error
+	dest            *url.URL
+	destErr         error
+	copyMove        bool
 	hasPrecondition bool
 }
 
