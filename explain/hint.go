@@ -108,7 +108,7 @@ type facts struct {
 }
 
 func newFacts(o *Observation) *facts {
-	f := &facts{o: o, m: o.Method}
+	f := &facts{o: o, m: q(o.Method)}
 	if f.m == "" {
 		f.m = "the request"
 	}
@@ -196,13 +196,7 @@ func (f *facts) allWeak() bool {
 
 // q quotes a header value in a hint: bounded, one line, valid UTF-8.
 func q(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return ' '
-		}
-		return r
-	}, s)
+	s = oneLine(s)
 	if len(s) > 100 {
 		s = strings.ToValidUTF8(s[:100], "") + "…"
 	}
@@ -563,7 +557,19 @@ func shortErr(s string) string {
 	}
 	if len(s) > 200 {
 		// cut at 200 bytes, dropping a character cut in half
-		return strings.ToValidUTF8(s[:200], "") + "…"
+		s = strings.ToValidUTF8(s[:200], "") + "…"
 	}
-	return s
+	return oneLine(s)
+}
+
+// oneLine makes s safe for a one-line hint: control characters become
+// spaces, invalid UTF-8 the replacement character.
+func oneLine(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
 }
