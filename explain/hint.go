@@ -146,10 +146,22 @@ func (f *facts) destOtherOrigin() bool {
 	if f.dest == nil || f.destErr != nil || f.dest.Host == "" || f.o.Host == "" {
 		return false
 	}
-	if !strings.EqualFold(f.dest.Host, f.o.Host) {
+	if f.o.Scheme != "" && f.dest.Scheme != "" && !strings.EqualFold(f.dest.Scheme, f.o.Scheme) {
 		return true
 	}
-	return f.o.Scheme != "" && f.dest.Scheme != "" && !strings.EqualFold(f.dest.Scheme, f.o.Scheme)
+	return !strings.EqualFold(withoutDefaultPort(f.dest.Host, f.dest.Scheme), withoutDefaultPort(f.o.Host, f.o.Scheme))
+}
+
+// withoutDefaultPort drops :80 from an http host and :443 from an https
+// one, so "dav.example" and "dav.example:443" compare equal.
+func withoutDefaultPort(host, scheme string) string {
+	switch {
+	case strings.EqualFold(scheme, "http"):
+		return strings.TrimSuffix(host, ":80")
+	case strings.EqualFold(scheme, "https"):
+		return strings.TrimSuffix(host, ":443")
+	}
+	return host
 }
 
 // encoderSuffixes are what compressing proxies append inside a strong
@@ -220,7 +232,7 @@ var hintTable = []hintRule{
 	{"destination-other-origin", 0, func(f *facts) bool {
 		return f.copyMove && destStatus(f.o.Status) && f.destOtherOrigin()
 	}, func(f *facts) (string, string) {
-		return fmt.Sprintf("%s answered %d with Destination %s, which names %s://%s, while the request reached this site as %s://%s: WebDAV servers refuse a Destination on another server (x/net/webdav and Apache mod_dav answer 502)", f.m, f.o.Status, q(f.o.Destination), q(f.dest.Scheme), q(f.dest.Host), f.o.Scheme, q(f.o.Host)),
+		return fmt.Sprintf("%s answered %d with Destination %s, which names %s://%s, while the request reached this site as %s://%s: WebDAV servers refuse a Destination on another server (x/net/webdav answers 502 for another host, Apache mod_dav 502 for another scheme or port, nginx 400)", f.m, f.o.Status, q(f.o.Destination), q(f.dest.Scheme), q(f.dest.Host), f.o.Scheme, q(f.o.Host)),
 			"if a TLS-terminating proxy in front rewrites scheme or host, rewrite Destination to match what this server sees (request_header Destination `^https://` `http://`), or fix the client that builds it"
 	}},
 	{"destination-upstream-refused", 502, func(f *facts) bool {
@@ -422,8 +434,8 @@ var hintTable = []hintRule{
 		if f.copyMove {
 			target = "the Destination's"
 		}
-		return fmt.Sprintf("%s answered 409 and carried no If-Match: on a WebDAV server (Apache mod_dav, nginx dav, x/net/webdav) this means %s parent collection does not exist (RFC 4918, 9.7.1, 9.8.5)", f.m, target),
-			"create the parent with MKCOL first (nginx: create_full_put_path on); for an application, the body excerpt names the conflict"
+		return fmt.Sprintf("%s answered 409 and carried no If-Match: on a WebDAV server (Apache mod_dav, x/net/webdav) this means %s parent collection does not exist (RFC 4918, 9.7.1, 9.8.5)", f.m, target),
+			"create the parent with MKCOL first; for an application, the body excerpt names the conflict"
 	}},
 	{"conflict", 409, yes, func(f *facts) (string, string) {
 		return fmt.Sprintf("%s answered 409: the request conflicts with the resource's current state (an edit conflict, a duplicate name or a missing parent)", f.m),

@@ -92,6 +92,8 @@ var hintCases = []hintCase{
 	{"DavIfMalformed", Observation{Method: "PUT", Status: 412, If: `(<urn:uuid:1>`}, "dav-if-malformed", []string{"without ')'"}},
 	// x/net/webdav and Apache mod_dav: COPY Overwrite: F onto an existing resource
 	{"CopyOverwriteFDestinationExists", Observation{Method: "COPY", Status: 412, Overwrite: "F", Destination: "https://dav.example/b.txt", Host: "dav.example", Scheme: "https"}, "overwrite-f", []string{"10.6", "Overwrite: T"}},
+	// a client writing the default port: the same origin, so Overwrite is the cause
+	{"DestinationDefaultPortIsSameOrigin", Observation{Method: "MOVE", Status: 412, Overwrite: "F", Destination: "https://dav.example:443/b.txt", Host: "dav.example", Scheme: "https"}, "overwrite-f", nil},
 	// x/net/webdav: MOVE without Overwrite is taken as F (moveFiles(..., Overwrite == "T"))
 	{"MoveWithoutOverwriteXNetWebDAV", Observation{Method: "MOVE", Status: 412, Destination: "/b.txt", Host: "dav.example", Scheme: "http"}, "move-no-overwrite-header", []string{"x/net/webdav"}},
 
@@ -114,8 +116,8 @@ var hintCases = []hintCase{
 	// ---- 409
 	// Apache mod_dav, nginx dav, x/net/webdav: MKCOL /a/b/ with /a missing
 	{"MkcolMissingParent", Observation{Method: "MKCOL", Status: 409}, "mkcol-missing-parent", []string{"9.3.1"}},
-	// nginx dav without create_full_put_path, x/net/webdav: PUT /a/b.txt with /a missing
-	{"PutMissingParent", Observation{Method: "PUT", Status: 409, ContentType: "text/html"}, "dav-missing-parent", []string{"create_full_put_path"}},
+	// Apache mod_dav, x/net/webdav: PUT /a/b.txt with /a missing (nginx answers 500, see testdata/hints)
+	{"PutMissingParent", Observation{Method: "PUT", Status: 409, ContentType: "text/html"}, "dav-missing-parent", []string{"MKCOL first"}},
 	{"MoveMissingDestinationParent", Observation{Method: "MOVE", Status: 409, Destination: "/no/such/dir/b.txt", Host: "dav.example"}, "dav-missing-parent", []string{"Destination's parent"}},
 	// CouchDB: PUT /db/doc with a stale rev in If-Match -> 409 {"error":"conflict","reason":"Document update conflict."}
 	{"CouchDBStaleRevInIfMatch", Observation{Method: "PUT", Status: 409, IfMatch: `"1-967a00dff5e02add41819138abb3284d"`, ContentType: "application/json"}, "conflict-stale-revision", []string{"CouchDB", "_rev"}},
