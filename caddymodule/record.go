@@ -141,18 +141,8 @@ func (w *writer) record(err error) {
 	if err != nil {
 		errMsg = err.Error()
 	}
-	w.obs = explain.Observation{
-		Method:            r.Method,
-		Status:            w.status,
-		IfMatch:           r.Header.Get("If-Match"),
-		IfNoneMatch:       r.Header.Get("If-None-Match"),
-		IfModifiedSince:   r.Header.Get("If-Modified-Since"),
-		IfUnmodifiedSince: r.Header.Get("If-Unmodified-Since"),
-		If:                r.Header.Get("If"),
-		LockToken:         r.Header.Get("Lock-Token"),
-		Source:            source,
-		Err:               errMsg,
-	}
+	w.obs = explain.ObserveRequest(r.Method, r.Header, r.Host, r.TLS != nil)
+	w.obs.Status, w.obs.Source, w.obs.Err = w.status, source, errMsg
 	obs := &w.obs
 	ct := ""
 	if w.explained {
@@ -215,6 +205,9 @@ func (o *preconditions) MarshalLogObject(enc zapcore.ObjectEncoder) error {
 	addNonEmpty(enc, "If-Unmodified-Since", o.IfUnmodifiedSince)
 	addNonEmpty(enc, "If", o.If)
 	addNonEmpty(enc, "Lock-Token", o.LockToken)
+	addNonEmpty(enc, "Overwrite", o.Overwrite)
+	addNonEmpty(enc, "Depth", o.Depth)
+	addNonEmpty(enc, "Destination", o.Destination)
 	return nil
 }
 

@@ -454,65 +454,6 @@ func TestKindOf(t *testing.T) {
 	}
 }
 
-func TestHint(t *testing.T) {
-	long := strings.Repeat("x", 300)
-	for _, tc := range []struct {
-		name string
-		o    Observation
-		want []string // substrings
-	}{
-		{"MKCOL409MissingParent", Observation{Method: "MKCOL", Status: 409}, []string{"MKCOL answered 409", "parent collection", "RFC 4918"}},
-		{"PUT409WithoutIfMatch", Observation{Method: "PUT", Status: 409}, []string{"PUT answered 409", "no If-Match"}},
-		{"MOVE409WithoutIfMatch", Observation{Method: "MOVE", Status: 409}, []string{"MOVE answered 409", "no If-Match"}},
-		{"PUT409StaleIfMatch", Observation{Method: "PUT", Status: 409, IfMatch: `"v1"`, ETag: `"v2"`}, []string{`If-Match "v1" against current ETag "v2"`, "older version"}},
-		{"PATCH409StaleIfMatch", Observation{Method: "PATCH", Status: 409, IfMatch: `"v1"`, ETag: `"v2"`}, []string{`PATCH answered 409 with If-Match "v1"`}},
-		{"PUT409IfMatchListHasETag", Observation{Method: "PUT", Status: 409, IfMatch: `"v0", "v2"`, ETag: `"v2"`}, []string{"conflicts with the resource's current state", "body excerpt"}},
-		{"PUT409IfMatchStar", Observation{Method: "PUT", Status: 409, IfMatch: "*", ETag: `"v2"`}, []string{"conflicts with the resource's current state"}},
-		{"POST409Generic", Observation{Method: "POST", Status: 409}, []string{"POST answered 409", "edit conflict"}},
-		{"412IfMatchWithETag", Observation{Method: "PUT", Status: 412, IfMatch: `"v1"`, ETag: `"v2"`}, []string{`If-Match "v1" met current ETag "v2"`, "lost update"}},
-		{"412IfMatchWithoutETag", Observation{Method: "PUT", Status: 412, IfMatch: `"v1"`}, []string{"named no current ETag", "-gzip"}},
-		{"412IfUnmodifiedSinceWithLastModified", Observation{Method: "PUT", Status: 412, IfUnmodifiedSince: "Mon, 01 Jan 2024 00:00:00 GMT", LastModified: "Tue, 02 Jan 2024 00:00:00 GMT"}, []string{"met Last-Modified Tue, 02 Jan 2024"}},
-		{"412IfUnmodifiedSinceOnly", Observation{Method: "PUT", Status: 412, IfUnmodifiedSince: "Mon, 01 Jan 2024 00:00:00 GMT"}, []string{"changed after that time"}},
-		{"412IfNoneMatch", Observation{Method: "PUT", Status: 412, IfNoneMatch: "*"}, []string{"If-None-Match *", "creating twice"}},
-		{"412WebDAVIf", Observation{Method: "PUT", Status: 412, If: "(<urn:uuid:1>)"}, []string{"WebDAV If (<urn:uuid:1>)"}},
-		{"412NoPrecondition", Observation{Method: "PUT", Status: 412}, []string{"no precondition the module knows"}},
-		{"423WithoutToken", Observation{Method: "PUT", Status: 423}, []string{"without a lock token", "UNLOCK"}},
-		{"423WithToken", Observation{Method: "PUT", Status: 423, If: "(<urn:uuid:1>)"}, []string{"not the lock's owner token", "urn:uuid:1"}},
-		{"424", Observation{Method: "PROPPATCH", Status: 424}, []string{"PROPPATCH failed because another action"}},
-		{"428WithoutPrecondition", Observation{Method: "PUT", Status: 428}, []string{"carried no precondition", "If-Match"}},
-		{"428WithPrecondition", Observation{Method: "PUT", Status: 428, IfUnmodifiedSince: "Mon, 01 Jan 2024 00:00:00 GMT"}, []string{"did not accept as sufficient"}},
-		{"502FromHandler", Observation{Method: "GET", Status: 502, Source: "handler", Err: "dial tcp 127.0.0.1:9: connect: connection refused"}, []string{"could not get a response from the upstream", "connection refused"}},
-		{"502FromHandlerWithoutMessage", Observation{Method: "GET", Status: 502, Source: "handler"}, []string{"no error message"}},
-		{"502FromUpstream", Observation{Method: "GET", Status: 502, Source: "upstream"}, []string{"one hop further"}},
-		{"504FromHandler", Observation{Method: "GET", Status: 504, Source: "handler", Err: "context deadline exceeded"}, []string{"did not answer in time", "deadline"}},
-		{"504FromUpstream", Observation{Method: "GET", Status: 504, Source: "upstream"}, []string{"timed out waiting on its own upstream"}},
-		{"503", Observation{Method: "GET", Status: 503}, []string{"Retry-After"}},
-		{"500FromHandler", Observation{Method: "GET", Status: 500, Source: "handler", Err: "boom"}, []string{"a handler returned 500: boom"}},
-		{"LongHandlerErrorIsCut", Observation{Method: "GET", Status: 500, Source: "handler", Err: long}, []string{strings.Repeat("x", 200) + "…"}},
-		{"404Upstream", Observation{Method: "GET", Status: 404, Source: "upstream"}, []string{"GET answered 404 Not Found"}},
-		{"UnregisteredServerError", Observation{Method: "GET", Status: 599, Source: "upstream"}, []string{"GET answered 599 Server Error"}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got := Hint(tc.o)
-			for _, w := range tc.want {
-				if !strings.Contains(got, w) {
-					t.Errorf("Hint(%+v) = %q, want it to contain %q", tc.o, got, w)
-				}
-			}
-			if strings.Contains(got, strings.Repeat("x", 201)) {
-				t.Errorf("Hint quotes more than 200 bytes of the error: %q", got)
-			}
-		})
-	}
-	for code := 400; code <= 599; code++ {
-		for _, src := range []string{"upstream", "handler"} {
-			if Hint(Observation{Method: "GET", Status: code, Source: src}) == "" {
-				t.Errorf("Hint for %d from %s is empty", code, src)
-			}
-		}
-	}
-}
-
 func TestLookupAndCodes(t *testing.T) {
 	codes := Codes()
 	if len(codes) != len(registry) {

@@ -2,6 +2,7 @@ package explain
 
 import (
 	"bytes"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -28,11 +29,14 @@ var fuzzAccepts = []string{
 	"text/html;q=Inf,application/json;q=-1",
 	";;;,,,",
 	"text/html;q=0",
+	`text/html;profile="a,b";q=0, text/plain;q=0.5`,
+	`application/json;p="x\",text/html"`,
 }
 
-// FuzzNegotiateFormat: any Accept value gives one of the three formats, and
-// a value whose only mentions of text/html carry q=0 never gives HTML, even
-// when application/xhtml+xml, text/* or */* are welcome.
+// FuzzNegotiateFormat: any Accept value gives one of the three formats; a
+// value whose only mentions of text/html carry q=0 never gives HTML, even
+// when application/xhtml+xml, text/* or */* are welcome; and anything
+// inside a quoted parameter value names no media range.
 func FuzzNegotiateFormat(f *testing.F) {
 	for i, a := range fuzzAccepts {
 		f.Add(a, uint8(i), uint8(i))
@@ -65,16 +69,27 @@ func FuzzNegotiateFormat(f *testing.F) {
 		if got := NegotiateFormat(header); got == FormatHTML {
 			t.Fatalf("NegotiateFormat(%q) = html, but text/html is only mentioned with q=0", header)
 		}
+
+		// The whole input as one quoted parameter value (RFC 9110,
+		// 5.6.4): its commas and media ranges are data, not members.
+		inner := strings.NewReplacer(`\`, "", `"`, "").Replace(accept)
+		quoted := `image/png;p="` + inner + `"`
+		if got := NegotiateFormat(quoted); got != FormatText {
+			t.Fatalf("NegotiateFormat(%q) = %v; only image/png is a member", quoted, got)
+		}
 	})
 }
 
-// FuzzMatchLanguage: any Accept-Language value gives one of Languages.
+// FuzzMatchLanguage: any Accept-Language value gives one of Languages, and
+// an entry that cannot be a language range (RFC 4647, 2.1: letters,
+// digits and '-', or "*") is skipped, not fatal to the entry after it.
 func FuzzMatchLanguage(f *testing.F) {
 	for _, s := range []string{
 		"", "en", "de-DE,de;q=0.9", "fr-CH, fr;q=0.9, en;q=0.8, de;q=0.7, *;q=0.5",
 		"pt-BR", "zh-Hant-TW", "zh-Hans", "ja-JP", "ko", "ru;q=0.1,pl;q=0.2",
 		"xx", "*", "nl;q=0", "es-419", "i-klingon", "en-US-u-va-posix", "de;q=abc",
 		"sr-Latn-RS, en;q=0.001", strings.Repeat("en,", 50), "x-private",
+		"xy", "pt_BR", "!!", " zh ", "de-DE-u-co-phonebk",
 	} {
 		f.Add(s)
 	}
@@ -89,6 +104,15 @@ func FuzzMatchLanguage(f *testing.F) {
 		}
 		if l2, ok := ParseLang(s); ok && (int(l2) < 0 || int(l2) >= len(names)) {
 			t.Fatalf("ParseLang(%q) = %d, ok", s, l2)
+		}
+		entry := strings.Trim(s, " \t")
+		notRange := strings.IndexFunc(entry, func(r rune) bool {
+			return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-')
+		}) >= 0
+		if notRange && entry != "*" && len(s) < 64 && !strings.ContainsAny(s, ",;") && slices.Contains(names, "de") {
+			if got := MatchLanguage(s + ",de").String(); got != "de" {
+				t.Fatalf("MatchLanguage(%q) = %q: the malformed first entry was not skipped", s+",de", got)
+			}
 		}
 	})
 }
@@ -170,6 +194,46 @@ func FuzzKindOf(f *testing.F) {
 			}
 		default:
 			t.Fatalf("KindOf(%q) = %d, not a kind", ct, k)
+		}
+	})
+}
+
+// FuzzHint: any request headers and validators give one diagnosis from the
+// table, said in one bounded line; ParseETagList never accepts a list its
+// own String form would not parse back to the same tags.
+func FuzzHint(f *testing.F) {
+	f.Add("PUT", uint16(412), `"v1"`, "", `"v2"`, "", "", "")
+	f.Add("PUT", uint16(412), `W/"a", "b-gzip"`, "*", `"b"`, "(<urn:uuid:1>)", "F", "https://x/y")
+	f.Add("LOCK", uint16(423), "", "", "", "<a> (Not <b> [\"c\"])", "T", "")
+	f.Add("GET", uint16(412), "", `"x"`, `"x"`, "", "", "")
+	rules := HintRules()
+	f.Fuzz(func(t *testing.T, method string, status uint16, ifMatch, ifNoneMatch, etag, ifHdr, overwrite, dest string) {
+		h := http.Header{}
+		for k, v := range map[string]string{"If-Match": ifMatch, "If-None-Match": ifNoneMatch, "If": ifHdr, "Overwrite": overwrite, "Destination": dest, "Lock-Token": ifHdr} {
+			if v != "" {
+				h.Add(k, v)
+			}
+		}
+		o := ObserveRequest(method, h, "site.example", status%2 == 0)
+		o.Status = 400 + int(status)%200
+		o.ETag = etag
+		d := Diagnose(o)
+		if !slices.Contains(rules, d.ID) || d.What == "" || d.Do == "" {
+			t.Fatalf("Diagnose(%+v) = %+v", o, d)
+		}
+		hint := d.Hint()
+		if strings.ContainsAny(hint, "\r\n") || len(hint) > 2000 {
+			t.Fatalf("hint of %d bytes or not one line: %.300q", len(hint), hint)
+		}
+		if l, err := ParseETagList(ifMatch); err == nil && !l.Any {
+			parts := make([]string, len(l.Tags))
+			for i, tg := range l.Tags {
+				parts[i] = tg.String()
+			}
+			again, err := ParseETagList(strings.Join(parts, ", "))
+			if err != nil || !slices.Equal(again.Tags, l.Tags) {
+				t.Fatalf("ParseETagList(%q) = %v, but its String form %q gives %v, %v", ifMatch, l.Tags, strings.Join(parts, ", "), again.Tags, err)
+			}
 		}
 	})
 }

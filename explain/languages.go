@@ -1,9 +1,6 @@
 package explain
 
 import (
-	"strings"
-	"sync"
-
 	"golang.org/x/text/language"
 
 	"github.com/explainerrors/caddy-explain-errors/explain/catalog"
@@ -59,52 +56,6 @@ func MatchLanguage(acceptLanguage string) Lang {
 		return 0
 	}
 	return matchLanguage(acceptLanguage)
-}
-
-// LangCache remembers MatchLanguage's answers for the Accept-Language
-// values it has seen: browsers send few distinct ones, and matching costs
-// microseconds. It keeps at most 1024 values of at most 256 bytes. The zero
-// value is ready; it is safe for concurrent use.
-type LangCache struct {
-	mu sync.RWMutex
-	m  map[string]Lang
-}
-
-// Match is MatchLanguage, remembered.
-func (c *LangCache) Match(acceptLanguage string) Lang {
-	if acceptLanguage == "" {
-		return 0
-	}
-	c.mu.RLock()
-	l, ok := c.m[acceptLanguage]
-	c.mu.RUnlock()
-	if ok {
-		return l
-	}
-	l = matchLanguage(acceptLanguage)
-	if len(acceptLanguage) <= 256 {
-		c.mu.Lock()
-		if c.m == nil {
-			c.m = make(map[string]Lang)
-		}
-		if len(c.m) < 1024 {
-			c.m[strings.Clone(acceptLanguage)] = l
-		}
-		c.mu.Unlock()
-	}
-	return l
-}
-
-func matchLanguage(acceptLanguage string) Lang {
-	prefs, _, err := language.ParseAcceptLanguage(acceptLanguage)
-	if err != nil || len(prefs) == 0 {
-		return 0
-	}
-	_, idx, conf := langMatcher.Match(prefs...)
-	if conf == language.No {
-		return 0
-	}
-	return Lang(idx)
 }
 
 // ParseLang returns the Lang for a BCP 47 tag such as "de" or "pt-BR",

@@ -1,7 +1,6 @@
 package explain
 
 import (
-	"strconv"
 	"strings"
 )
 
@@ -77,11 +76,21 @@ func NegotiateFormat(accept string) Format {
 	for i := range spec {
 		spec[i] = -1
 	}
-	for accept != "" {
-		var part string
-		part, accept, _ = strings.Cut(accept, ",")
-		mediaRange, params, _ := strings.Cut(part, ";")
-		mediaRange = strings.ToLower(strings.TrimSpace(mediaRange))
+	s, cut := boundAccept(accept)
+	for n := 0; s != "" && n < MaxAcceptEntries; {
+		var elem string
+		elem, s = nextListElement(s)
+		if cut && s == "" {
+			// the last member was cut at the bound: not read half
+			break
+		}
+		n++
+		elem = trimOWS(elem)
+		if elem == "" {
+			continue
+		}
+		mediaRange, params, _ := strings.Cut(elem, ";")
+		mediaRange = strings.ToLower(trimOWS(mediaRange))
 		v := parseQ(params)
 		switch mediaRange {
 		// the type a format is served as is the most specific range for
@@ -126,21 +135,79 @@ func NegotiateFormat(accept string) Format {
 	return best
 }
 
-// parseQ returns the q parameter of a media range's parameters in
-// thousandths: 1000 when absent, 0 when malformed.
+// Bounds on Accept, applied before parsing: the header is read up to
+// MaxAcceptBytes (a member cut there is dropped) and up to
+// MaxAcceptEntries members, empty ones included. Browsers send under 200
+// bytes and ten members.
+const (
+	MaxAcceptBytes   = 1024
+	MaxAcceptEntries = 16
+)
+
+func boundAccept(s string) (string, bool) {
+	if len(s) <= MaxAcceptBytes {
+		return s, false
+	}
+	return s[:MaxAcceptBytes], true
+}
+
+// nextListElement returns the first member of a comma-separated list (RFC
+// 9110, 5.6.1) and the rest: a comma inside a quoted string (5.6.4, with
+// its backslash escapes) does not end it.
+func nextListElement(s string) (elem, rest string) { return nextUnquoted(s, ',') }
+
+// nextParam is nextListElement for the ';'-separated parameters.
+func nextParam(s string) (param, rest string) { return nextUnquoted(s, ';') }
+
+// nextUnquoted cuts s at the first sep outside a quoted string. The
+// common case, no quote before sep, costs two IndexByte calls.
+func nextUnquoted(s string, sep byte) (before, after string) {
+	from := 0
+	for {
+		i := strings.IndexByte(s[from:], sep)
+		if i < 0 {
+			i = len(s) - from
+		}
+		q := strings.IndexByte(s[from:from+i], '"')
+		if q < 0 {
+			if from+i == len(s) {
+				return s, ""
+			}
+			return s[:from+i], s[from+i+1:]
+		}
+		// skip the quoted string, with its backslash escapes
+		j := from + q + 1
+		for j < len(s) && s[j] != '"' {
+			if s[j] == '\\' {
+				j++
+			}
+			j++
+		}
+		if j >= len(s) {
+			// unterminated: it runs to the end
+			return s, ""
+		}
+		from = j + 1
+	}
+}
+
+// parseQ returns the weight among a media range's parameters in
+// thousandths: 1000 when absent, 0 when malformed (RFC 9110, 12.4.2
+// writes it "0" [ "." 0*3DIGIT ] or "1" [ "." 0*3("0") ]). A quoted
+// parameter value may hold ';' and ','.
 func parseQ(params string) int {
 	for params != "" {
 		var p string
-		p, params, _ = strings.Cut(params, ";")
-		k, v, ok := strings.Cut(strings.TrimSpace(p), "=")
-		if !ok || !strings.EqualFold(strings.TrimSpace(k), "q") {
+		p, params = nextParam(params)
+		k, v, ok := strings.Cut(trimOWS(p), "=")
+		if !ok || !strings.EqualFold(trimOWS(k), "q") {
 			continue
 		}
-		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-		if err != nil || f < 0 || f > 1 {
+		q, ok := parseQValue(trimOWS(v))
+		if !ok {
 			return 0
 		}
-		return int(f*1000 + 0.5)
+		return q
 	}
 	return 1000
 }
