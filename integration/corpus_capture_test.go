@@ -124,7 +124,7 @@ func corpusCaddy(t *testing.T, module bool) corpusCaddyInstance {
 	if _, skip := lookProgram("/usr/sbin/php-fpm8.2", ""); skip == "" || os.Getenv("CI") != "" {
 		fastcgi = needServer(t, "phpfpm").addrs["fastcgi"]
 	}
-	in := startCaddy(t, caddyCorpusSite(module, fastcgi))
+	in := startCaddy(t, caddyCorpusSite("http://127.0.0.1:{PORT}", module, fastcgi))
 	return corpusCaddyInstance{in, strings.TrimPrefix(in.base, "http://")}
 }
 

@@ -308,13 +308,13 @@ var goCorpusHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Reque
 
 // caddyCorpusSite is the Caddy site of the corpus's Caddy and PHP entries,
 // with explain_errors or without.
-func caddyCorpusSite(module bool, fastcgi string) string {
+func caddyCorpusSite(addr string, module bool, fastcgi string) string {
 	mod := ""
 	if module {
 		mod = "explain_errors"
 	}
 	return fmt.Sprintf(`
-http://127.0.0.1:{PORT} {
+%s {
 	%s
 	root * %s
 	handle /php/* {
@@ -325,5 +325,5 @@ http://127.0.0.1:{PORT} {
 	respond /respond-text409 "%s" 409
 	error /error409 "%s" 409
 	file_server
-}`, mod, absCorpus("www"), absCorpus("php"), fastcgi, orderConflict, orderConflict)
+}`, addr, mod, absCorpus("www"), absCorpus("php"), fastcgi, orderConflict, orderConflict)
 }

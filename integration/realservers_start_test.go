@@ -337,6 +337,7 @@ func startTomcat() (*realServer, string, error) {
 		return nil, "", err
 	}
 	s.addrs["tomcat"] = "127.0.0.1:" + vars["P1"]
+	s.access = filepath.Join(s.dir, "logs", "access.log")
 	env := []string{"CATALINA_HOME=" + home, "CATALINA_BASE=" + s.dir, "CATALINA_TMPDIR=" + filepath.Join(s.dir, "temp"),
 		"CATALINA_PID=" + filepath.Join(s.dir, "tomcat.pid")}
 	return s, "", s.run(env, []string{s.addrs["tomcat"]}, catalina, "run")
@@ -414,7 +415,8 @@ func startPython() (*realServer, string, error) {
 	s.version = programVersion(`Python (\S+)`, bin, "--version")
 	port := loopbackPort()
 	s.addrs["python"] = "127.0.0.1:" + port
-	return s, "", s.run(nil, []string{s.addrs["python"]}, bin, absCorpus("servers/pyserver.py"), port)
+	s.access = filepath.Join(s.dir, "access.log")
+	return s, "", s.run(nil, []string{s.addrs["python"]}, bin, absCorpus("servers/pyserver.py"), port, s.access)
 }
 
 func startNode() (*realServer, string, error) {
@@ -433,7 +435,8 @@ func startNode() (*realServer, string, error) {
 		", express-pouchdb " + npmVersion("express-pouchdb")
 	port := loopbackPort()
 	s.addrs["node"] = "127.0.0.1:" + port
-	return s, "", s.run([]string{"NODE_ENV=production"}, []string{s.addrs["node"]}, bin, absCorpus("node/server.js"), port)
+	s.access = filepath.Join(s.dir, "access.log")
+	return s, "", s.run([]string{"NODE_ENV=production", "ACCESS_LOG=" + s.access}, []string{s.addrs["node"]}, bin, absCorpus("node/server.js"), port)
 }
 
 // npmVersion is the installed version of a package in the node folder.
@@ -464,6 +467,7 @@ func startPHPFPM() (*realServer, string, error) {
 		return nil, "", err
 	}
 	s.addrs["fastcgi"] = "127.0.0.1:" + vars["P1"]
+	s.access = filepath.Join(s.dir, "access.log")
 	args := []string{"-F", "-n", "-y", cfg, "-p", s.dir}
 	if os.Geteuid() == 0 {
 		args = append(args, "-R")

@@ -1,4 +1,5 @@
 // Express and express-pouchdb for the corpus. Usage: node server.js PORT
+// (ACCESS_LOG=file for one line a request)
 // Runs with NODE_ENV=production, as sites do: Express's default error
 // handler then shows the status's reason phrase, not the stack.
 'use strict';
@@ -9,6 +10,14 @@ const PouchDB = require('pouchdb-core')
   .plugin(require('pouchdb-replication'));
 
 const app = express();
+// one line a request, to the access log named by ACCESS_LOG
+if (process.env.ACCESS_LOG) {
+  const fs = require('fs');
+  app.use((req, res, next) => {
+    res.on('finish', () => fs.appendFileSync(process.env.ACCESS_LOG, `${req.method} ${req.originalUrl} ${res.statusCode}\n`));
+    next();
+  });
+}
 const conflict = 'Order 42 is at version 7; you edited version 6. Reload it and apply your change again.';
 app.get('/express/sendStatus409', (req, res) => res.sendStatus(409));
 app.get('/express/send409', (req, res) => res.status(409).send(conflict));

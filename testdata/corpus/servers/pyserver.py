@@ -1,5 +1,5 @@
 """Python's http.server for the corpus: send_error as the standard library
-writes it. Usage: pyserver.py PORT"""
+writes it. Usage: pyserver.py PORT [ACCESS_LOG]"""
 import http.server
 import sys
 
@@ -17,8 +17,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         else:
             self.send_error(404, "File not found")
 
-    def log_message(self, fmt, *args):
-        sys.stderr.write("%s\n" % (fmt % args))
+    def log_request(self, code="-", size="-"):
+        # one line a request, to the access log if one is named
+        if len(sys.argv) > 2:
+            with open(sys.argv[2], "a") as f:
+                f.write('"%s" %s\n' % (self.requestline, code))
 
 
 http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
