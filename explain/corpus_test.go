@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -30,7 +31,9 @@ type corpusEntry struct {
 		Message string `json:"message"`
 	} `json:"expected"`
 	Request struct {
-		Method string `json:"method"`
+		Method  string      `json:"method"`
+		Path    string      `json:"path"`
+		Headers [][2]string `json:"headers"`
 	} `json:"request"`
 
 	header http.Header
@@ -235,5 +238,67 @@ func TestJudgePlainTextThatIsAProgramsAnswer(t *testing.T) {
 		if v := Judge(JudgeInput{Kind: KindPlain, Typed: true, Body: []byte(body), Complete: true, BareMax: 512, StockPages: true}); v.Bare != bare {
 			t.Errorf("text/plain %q: bare %v (%s), want %v", body, v.Bare, v.Why, bare)
 		}
+	}
+}
+
+// corpusTable is the table of testdata/corpus/README.md, made from the
+// manifest.
+func corpusTable(es []corpusEntry) string {
+	var b strings.Builder
+	b.WriteString("| entry | server | version | request | status | bytes | decision | why |\n|---|---|---|---|---|---|---|---|\n")
+	for _, e := range es {
+		decision := "passes"
+		if e.Expected.Bare {
+			decision = "**replaced**"
+		}
+		ua := ""
+		for _, h := range e.Request.Headers {
+			if h[0] == "User-Agent" {
+				switch {
+				case strings.Contains(h[1], "Chrome/"):
+					ua = "Chrome"
+				case strings.Contains(h[1], "Firefox/"):
+					ua = "Firefox"
+				default:
+					ua = h[1]
+				}
+			}
+			if h[0] == "Accept-Encoding" {
+				ua += ", gzip"
+			}
+		}
+		fmt.Fprintf(&b, "| [%s](%s) | %s | %s | `%s %s` (%s) | %d | %d | %s | %s |\n", e.Name, e.File, e.Server,
+			strings.ReplaceAll(e.Version, "|", "/"), e.Request.Method, e.Request.Path, ua, e.Status, len(e.body), decision, e.Expected.Reason)
+	}
+	return b.String()
+}
+
+const (
+	tableStart = "<!-- corpus table: made by go test ./explain -run TestCorpusREADME with CORPUS_README_UPDATE=1 -->\n"
+	tableEnd   = "<!-- end of corpus table -->\n"
+)
+
+// TestCorpusREADME: the table in testdata/corpus/README.md is the
+// manifest's, entry for entry (bytes are decoded bytes, as judged).
+func TestCorpusREADME(t *testing.T) {
+	p := filepath.Join(corpusDir, "README.md")
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	i, j := strings.Index(s, tableStart), strings.Index(s, tableEnd)
+	if i < 0 || j < i {
+		t.Fatalf("%s lacks the table's markers", p)
+	}
+	want := corpusTable(loadCorpus(t))
+	if got := s[i+len(tableStart) : j]; got != want {
+		if os.Getenv("CORPUS_README_UPDATE") != "" {
+			if err := os.WriteFile(p, []byte(s[:i+len(tableStart)]+want+s[j:]), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+		t.Fatalf("the table in %s is not the manifest's; run with CORPUS_README_UPDATE=1", p)
 	}
 }

@@ -44,37 +44,47 @@ type stockResult struct {
 	message []byte // the words that are not the server's, still marked up
 }
 
-type stockMatcher struct {
-	server string
-	match  func(s *scan) stockResult
-}
+// stockServers are the servers whose pages matchStock knows, in the order
+// it tries them.
+var stockServers = [...]string{"nginx", "Apache", "Tomcat", "lighttpd", "HAProxy", "Varnish", "Python", "Express"}
 
-var stockMatchers = []stockMatcher{
-	{"nginx", matchNginx},
-	{"Apache", matchApache},
-	{"Tomcat", matchTomcat},
-	{"lighttpd", matchLighttpd},
-	{"HAProxy", matchHAProxy},
-	{"Varnish", matchVarnish},
-	{"Python", matchPython},
-	{"Express", matchExpress},
+// matchStock runs the matcher of stockServers[k]. A switch rather than a
+// table of funcs, so that the scan stays on the stack.
+func matchStock(k int, s *scan) stockResult {
+	switch k {
+	case 0:
+		return matchNginx(s)
+	case 1:
+		return matchApache(s)
+	case 2:
+		return matchTomcat(s)
+	case 3:
+		return matchLighttpd(s)
+	case 4:
+		return matchHAProxy(s)
+	case 5:
+		return matchVarnish(s)
+	case 6:
+		return matchPython(s)
+	}
+	return matchExpress(s)
 }
 
 // judgeStock runs the matchers over b, the whole body when complete, and
 // returns the first that is not stockNo, and its server.
 func judgeStock(b []byte, complete bool) (string, stockResult) {
-	if len(b) > StockHoldMax {
+	if len(b) > StockHoldMax || len(b) > 0 && b[0] != '<' {
 		return "", stockResult{}
 	}
-	for _, m := range stockMatchers {
-		s := &scan{b: b}
-		r := m.match(s)
+	for k, server := range stockServers {
+		s := scan{b: b}
+		r := matchStock(k, &s)
 		if complete && (r.state == stockMaybe || s.out) {
 			// the page stops short of its end
 			r.state = stockNo
 		}
 		if r.state != stockNo {
-			return m.server, r
+			return server, r
 		}
 	}
 	return "", stockResult{}
@@ -546,11 +556,7 @@ func matchTomcat(s *scan) stockResult {
 // messages: the default servlet's 404, HttpServlet's 405.
 func tomcatWords(v []byte, complete bool) bool {
 	t := html.UnescapeString(string(v))
-	for _, own := range [][2]string{
-		{"The requested resource [", "] is not available"},
-		{"HTTP method ", " is not supported by this URL"},
-		{"JSPs only permit GET, POST or HEAD.", ""},
-	} {
+	for _, own := range tomcatOwn {
 		if !complete && len(t) < len(own[0]) && own[0][:len(t)] == t {
 			return false
 		}
@@ -559,6 +565,13 @@ func tomcatWords(v []byte, complete bool) bool {
 		}
 	}
 	return words(t, complete)
+}
+
+// tomcatOwn are Tomcat's own messages, as a start and an end.
+var tomcatOwn = [][2]string{
+	{"The requested resource [", "] is not available"},
+	{"HTTP method ", " is not supported by this URL"},
+	{"JSPs only permit GET, POST or HEAD.", ""},
 }
 
 // tomcatRootCause is the first line of the last <pre> of an exception
@@ -656,10 +669,8 @@ func matchPython(s *scan) stockResult {
 	s.text(3)
 	s.lit("</p>\n        <p>Message: ")
 	msg := s.text(1024)
-	own := []string{"File not found", "No permission to list directory", "Unsupported method", "Bad request version", "Bad request syntax",
-		"Bad HTTP/0.9 request type", "Line too long", "Too many headers", "Request header field is too long"}
 	if s.out {
-		if msg != nil && words(html.UnescapeString(string(msg)), false, own...) {
+		if msg != nil && words(html.UnescapeString(string(msg)), false, pythonOwn...) {
 			return stockResult{state: stockWords, message: msg}
 		}
 		return stockResult{state: stockMaybe}
@@ -668,11 +679,15 @@ func matchPython(s *scan) stockResult {
 	s.text(400)
 	s.lit("</p>\n    </body>\n</html>\n")
 	r := s.result(stockBare, nil)
-	if m := html.UnescapeString(string(msg)); r.state == stockBare && !strings.HasPrefix(m, "Unsupported method (") && words(m, true, own...) {
+	if m := html.UnescapeString(string(msg)); r.state == stockBare && !strings.HasPrefix(m, "Unsupported method (") && words(m, true, pythonOwn...) {
 		return stockResult{state: stockWords, message: msg}
 	}
 	return r
 }
+
+// pythonOwn are http.server's own messages.
+var pythonOwn = []string{"File not found", "No permission to list directory", "Unsupported method", "Bad request version", "Bad request syntax",
+	"Bad HTTP/0.9 request type", "Line too long", "Too many headers", "Request header field is too long"}
 
 // --- Express -----------------------------------------------------------
 

@@ -12,3 +12,4 @@ if [ ! -d "$here/node/node_modules" ]; then
 	(cd "$here/node" && npm ci --no-audit --no-fund)
 fi
 CI=${CI:-capture} CORPUS_CAPTURE="$here" go test -count=1 -run '^TestCorpusCapture$' -v ./integration
+CORPUS_README_UPDATE=1 go test -count=1 -run '^TestCorpusREADME$' ./explain
