@@ -744,13 +744,13 @@ func iisStock(b []byte, complete bool) bool {
 }
 
 // iisMayBe reports whether b can still grow into an IIS page: it starts
-// like one, and its title has not yet come out otherwise.
+// like one, its title (once there) is IIS's, and no form or script came.
 func iisMayBe(b []byte) bool {
 	const doctype = `<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN"`
 	if len(b) < len(doctype) {
 		return string(b) == doctype[:len(b)]
 	}
-	return bytes.HasPrefix(b, []byte(doctype)) && !bytes.Contains(b, []byte("</title>")) &&
+	return bytes.HasPrefix(b, []byte(doctype)) && (!bytes.Contains(b, []byte("</title>")) || iisTitle.Match(b)) &&
 		!bytes.Contains(b, []byte("<form")) && !bytes.Contains(b, []byte("<script"))
 }
 
