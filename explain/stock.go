@@ -630,11 +630,10 @@ func matchHAProxy(s *scan) stockResult {
 func matchVarnish(s *scan) stockResult {
 	s.lit("<!DOCTYPE html>\n<html>\n  <head>\n    <title>")
 	title := s.text(300)
-	if len(title) > 4 && mayStatusLine(title[:4]) {
-		// the title says the reason first
-		if words(html.UnescapeString(string(title[4:])), s.ok(), "Backend fetch failed") {
-			return stockResult{state: stockWords, message: title[4:]}
-		}
+	if len(title) > 4 && mayStatusLine(title[:4]) && s.out &&
+		words(html.UnescapeString(string(title[4:])), false, "Backend fetch failed") {
+		// the title says the reason first: the hold can end here
+		return stockResult{state: stockWords, message: title[4:]}
 	}
 	s.lit("</title>\n  </head>\n  <body>\n    <h1>Error ")
 	s.text(300)
@@ -670,7 +669,7 @@ func matchPython(s *scan) stockResult {
 	s.lit("</p>\n        <p>Message: ")
 	msg := s.text(1024)
 	if s.out {
-		if msg != nil && words(html.UnescapeString(string(msg)), false, pythonOwn...) {
+		if m := html.UnescapeString(string(msg)); msg != nil && !strings.HasPrefix(m, "Unsupported method (") && words(m, false, pythonOwn...) {
 			return stockResult{state: stockWords, message: msg}
 		}
 		return stockResult{state: stockMaybe}

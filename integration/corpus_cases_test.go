@@ -193,9 +193,13 @@ func corpusCases() []corpusCase {
 		{name: "tomcat-409-senderror", path: "/bare409.jsp", bare: true, why: whyStock},
 		{name: "tomcat-412-senderror", path: "/bare412.jsp", bare: true, why: whyStock},
 		{name: "tomcat-404", path: "/missing", bare: true, why: whyStock + " (its message is Tomcat's own, naming the path)"},
+		{name: "tomcat-405-jsp-put", method: "PUT", path: "/bare409.jsp", bare: true, why: whyStock + " (its message is Tomcat's own)"},
 		{name: "tomcat-500-exception", path: "/boom.jsp", why: whyOwnWords + " (the exception's message)", message: "Order 42 could not be saved: the stock service did not answer"},
 	} {
-		c.server, c.listener, c.method = "tomcat", "tomcat", "GET"
+		c.server, c.listener = "tomcat", "tomcat"
+		if c.method == "" {
+			c.method = "GET"
+		}
 		add(forClients(c, []corpusClient{clientChrome, clientCurl})...)
 	}
 
@@ -240,8 +244,12 @@ func corpusCases() []corpusCase {
 		{name: "python-500-send_error", path: "/send_error500", bare: true, why: whyStock},
 		{name: "python-404-file-not-found", path: "/missing", bare: true, why: whyStock + " (http.server's own message)"},
 		{name: "python-409-send_error-message", path: "/send_error409-message", why: whyOwnWords + " (send_error's message)", message: orderConflict},
+		{name: "python-501-unsupported-method", method: "PUT", path: "/send_error409", bare: true, why: whyStock + " (http.server's own message)"},
 	} {
-		c.server, c.listener, c.method = "python", "python", "GET"
+		c.server, c.listener = "python", "python"
+		if c.method == "" {
+			c.method = "GET"
+		}
 		add(c.withClient(clientChrome))
 	}
 
