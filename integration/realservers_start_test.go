@@ -206,8 +206,8 @@ func (s *realServer) run(env []string, wait []string, name string, args ...strin
 	return nil
 }
 
-// loopbackPort returns a free loopback port; deadPort one nobody listens
-// on (it was free a moment ago, and nothing of ours takes it).
+// loopbackPort returns a loopback port that is free now. The configs use
+// one also as {DEAD}, a port nobody listens on: nothing of ours takes it.
 func loopbackPort() string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -217,7 +217,7 @@ func loopbackPort() string {
 	return fmt.Sprint(l.Addr().(*net.TCPAddr).Port)
 }
 
-// version runs a program's version command and returns the first match
+// programVersion runs a program's version command and returns the first match
 // of re in its output.
 func programVersion(re string, name string, args ...string) string {
 	out, _ := exec.Command(name, args...).CombinedOutput()
@@ -306,11 +306,9 @@ func startTomcat() (*realServer, string, error) {
 	if _, err := os.Stat(catalina); err != nil {
 		return nil, catalina + " is missing (Debian's tomcat10 package)", nil
 	}
-	java, skip := lookProgram("java", "default-jre-headless, which tomcat10 depends on")
-	if skip != "" {
+	if _, skip := lookProgram("java", "default-jre-headless, which tomcat10 depends on"); skip != "" {
 		return nil, skip, nil
 	}
-	_ = java
 	s, err := newRealServer("tomcat")
 	if err != nil {
 		return nil, "", err
