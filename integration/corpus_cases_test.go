@@ -184,6 +184,19 @@ func corpusCases() []corpusCase {
 				method: "GET", path: fmt.Sprintf("/status/%d", code), bare: true, why: whyStock + " (its canned text for the status)"}.withClient(clientCurl))
 		}
 	}
+	// mod_deflate is on for this site, but Apache sends its error pages
+	// uncompressed: the corpus shows it
+	for _, c := range []corpusCase{
+		{name: "apache-accept-gzip-404", path: "/missing"},
+		{name: "apache-accept-gzip-409-dav-mkcol", method: "MKCOL", path: "/dav/missing/child/"},
+		{name: "apache-accept-gzip-500-redirect", path: "/redirect500"},
+	} {
+		c.server, c.listener, c.bare, c.why = "apache", "signature-on", true, whyStock+" (asked for gzip, sent uncompressed)"
+		if c.method == "" {
+			c.method = "GET"
+		}
+		add(forClients(c, []corpusClient{clientChrome, clientFirefox}, [2]string{"Accept-Encoding", "gzip, deflate, br"})...)
+	}
 	add(corpusCase{name: "apache-409-errordocument", server: "apache", listener: "signature-on", method: "GET", path: "/customised409",
 		why: whyOwnWords + " (ErrorDocument with a text)", message: orderConflict}.withClient(clientChrome))
 
