@@ -23,9 +23,10 @@ import (
 // that server's page but not bare: its words go into Verdict.Message.
 
 // StockHoldMax is the most bytes of an HTML body held while they can still
-// be the start of a known stock page, past bare_max. The longest stock page
-// in the corpus is Apache's 505 with a ServerAdmin, 658 bytes; nginx pads
-// pages for Chrome to about 580.
+// be the start of a known stock page, past bare_max. The longest bare stock
+// page in the corpus is Tomcat's 405 for a JSP, 780 bytes (Apache's longest
+// is its 505 with a ServerAdmin, 658; nginx pads pages for Chrome to 585);
+// the cap leaves room for longer reason phrases, signatures and paths.
 const StockHoldMax = 4096
 
 // stockState is how far a body fits a stock page.
@@ -102,8 +103,16 @@ func MayBeStock(b []byte) bool {
 	if iisStock(b, false) || iisMayBe(b) {
 		return true
 	}
-	_, r := judgeStock(b, false)
-	return r.state == stockMaybe || r.state == stockBare
+	if len(b) > 0 && b[0] != '<' {
+		return false
+	}
+	for k := range stockServers {
+		s := scan{b: b}
+		if r := matchStock(k, &s); r.state == stockMaybe || r.state == stockBare {
+			return true
+		}
+	}
+	return false
 }
 
 // StockServer returns the name of the server whose bare stock page body
@@ -355,6 +364,9 @@ func matchNginx(s *scan) stockResult {
 	}
 	s.lit("<hr><center>")
 	sig := s.text(64)
+	if s.out && !strings.HasPrefix("nginx", string(sig)) && !strings.HasPrefix(string(sig), "nginx") {
+		return stockResult{}
+	}
 	s.lit("</center>")
 	eol()
 	s.lit("</body>")
