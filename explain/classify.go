@@ -2,6 +2,7 @@ package explain
 
 import (
 	"bytes"
+	"encoding/json"
 	"mime"
 	"regexp"
 	"strings"
@@ -83,88 +84,20 @@ func IsTextual(contentType string) bool {
 	return strings.HasSuffix(mt, "+json") || strings.HasSuffix(mt, "+xml")
 }
 
-// A stock page is the error page a server writes by itself when nobody
-// configured one: it says no more than the status line.
-type stockPage struct {
-	server string
-	// whole reports whether body is this server's stock page. body may be
-	// the first bytes only when complete is false.
-	match func(body []byte, complete bool) bool
-}
-
-var stockPages = []stockPage{
-	{"nginx", func(b []byte, complete bool) bool {
-		// <html>\r\n<head><title>409 Conflict</title></head>\r\n<body>\r\n<center><h1>409 Conflict</h1></center>\r\n<hr><center>nginx/1.25.3</center>\r\n</body>\r\n</html>
-		return complete && bytes.HasPrefix(b, []byte("<html>")) &&
-			bytes.Contains(b, []byte("<hr><center>nginx")) &&
-			bytes.Count(b, []byte("<h1>")) == 1 && len(b) < 1024
-	}},
-	{"Apache", func(b []byte, complete bool) bool {
-		// mod_core's page, with or without the ServerSignature <address>;
-		// an application page with the same old doctype does not have
-		// this exact head
-		return complete && len(b) < 2048 && apacheHead.Match(b) &&
-			!bytes.Contains(b, []byte("<form")) && !bytes.Contains(b, []byte("<script"))
-	}},
-	{"Tomcat", func(b []byte, complete bool) bool {
-		// the title comes first and is unmistakable; the rest is a style
-		// sheet and the same words again, so the first bytes decide
-		i := bytes.Index(b, []byte("<title>HTTP Status "))
-		return i >= 0 && i < 64 && bytes.HasPrefix(b, []byte("<!doctype html>"))
-	}},
-	{"IIS", func(b []byte, complete bool) bool {
-		// the detailed page's title says IIS; the remote page has a plain
-		// "404 - ..." title, so its "Server Error" banner must be there too
-		if !bytes.HasPrefix(b, []byte(`<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN"`)) ||
-			bytes.Contains(b, []byte("<form")) || bytes.Contains(b, []byte("<script")) {
-			return false
-		}
-		m := iisTitle.FindSubmatch(b)
-		return m != nil && (len(m[1]) > 0 || bytes.Contains(b, []byte(`<div id="header"><h1>Server Error</h1></div>`)))
-	}},
-}
-
-var (
-	apacheHead = regexp.MustCompile("^<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2\\.0//EN\">\n<html><head>\n<title>[1-5][0-9][0-9] [^<]*</title>\n</head><body>\n<h1>[^<]*</h1>")
-	iisTitle   = regexp.MustCompile(`<title>(?:(IIS [0-9.]+ Detailed Error) - [1-5][0-9][0-9][^<]*|[1-5][0-9][0-9](?:\.[0-9]+)? - [^<]*)</title>`)
-)
-
-// StockServer returns the name of the server whose stock error page body
-// is, or "" when it is none. complete says whether body is the whole body
-// or only its first bytes; some pages are known by their first bytes.
-func StockServer(body []byte, complete bool) string {
-	if len(body) < 6 {
-		return ""
-	}
-	for _, p := range stockPages {
-		if p.match(body, complete) {
-			return p.server
-		}
-	}
-	return ""
-}
-
-// StockHoldMax is the most bytes of an HTML body held while they can still
-// be the start of a known stock page, past bare_max.
-const StockHoldMax = 4096
-
-// MayBeStock reports whether b, the first bytes of an HTML body, can still
-// grow into a known stock page. While it does, the body may be held past
-// bare_max, up to StockHoldMax.
-func MayBeStock(b []byte) bool {
-	return StockServer(b, false) != ""
-}
+var iisTitle = regexp.MustCompile(`<title>(?:(IIS [0-9.]+ Detailed Error) - [1-5][0-9][0-9][^<]*|[1-5][0-9][0-9](?:\.[0-9]+)? - [^<]*)</title>`)
 
 // Verdict is the judgement of one error body.
 type Verdict struct {
 	// Bare says the body says no more than the status line: it may be
 	// replaced by an explanation page.
 	Bare bool
-	// Server names the server whose stock page the body is, or "".
+	// Server names the server whose stock page the body is, or "". It is
+	// set also for a server's page that carries someone else's words.
 	Server string
 	// Message is the application's own words found inside a stock page
-	// (Tomcat's "Message", an owner's customised text), plain text, or "".
-	// A body that carries one is not bare.
+	// (Tomcat's "Message", an owner's customised text), as plain text
+	// (tags dropped, entities decoded, white space collapsed, at most 512
+	// bytes), or "". A body that carries one is not bare.
 	Message string
 	// Why says in a few words why the body is or is not bare, for tests
 	// and records.
@@ -185,7 +118,27 @@ type JudgeInput struct {
 	StockPages bool
 }
 
-// Judge decides whether a (decoded) error body is bare.
+// programAnswer reports whether a short text/plain body is JSON (an object
+// or an array) or XML: an answer a program wrote for programs, such as
+// CouchDB's {"error":"conflict",...}, whatever its Content-Type says.
+func programAnswer(body []byte) bool {
+	b := bytes.TrimSpace(body)
+	if len(b) < 2 {
+		return false
+	}
+	switch b[0] {
+	case '{', '[':
+		return json.Valid(b)
+	case '<':
+		return b[len(b)-1] == '>'
+	}
+	return false
+}
+
+// Judge decides whether a (decoded) error body is bare: empty; short
+// plain text that is not JSON or XML; or a stock page of a known server
+// that carries only the server's words (see StockServer and MayBeStock).
+// A stock page with someone else's words is not bare; Message has them.
 func Judge(in JudgeInput) Verdict {
 	body := in.Body
 	if len(body) == 0 {
@@ -196,16 +149,30 @@ func Judge(in JudgeInput) Verdict {
 		if !in.Typed && LooksStructured(body) {
 			return Verdict{Why: "untyped JSON or markup"}
 		}
-		if len(body) <= in.BareMax && utf8.Valid(body) && bytes.IndexByte(body, 0) < 0 {
-			return Verdict{Bare: true, Why: "short plain text"}
+		if len(body) > in.BareMax || !utf8.Valid(body) || bytes.IndexByte(body, 0) >= 0 {
+			return Verdict{Why: "long or binary plain text"}
 		}
-		return Verdict{Why: "long or binary plain text"}
+		if programAnswer(body) {
+			return Verdict{Why: "plain text that is JSON or XML"}
+		}
+		return Verdict{Bare: true, Why: "short plain text"}
 	case KindHTML:
 		if !in.StockPages {
 			return Verdict{Why: "HTML, stock pages off"}
 		}
-		if s := StockServer(body, in.Complete); s != "" {
-			return Verdict{Bare: true, Server: s, Why: s + " stock page"}
+		if iisStock(body, in.Complete) {
+			return Verdict{Bare: true, Server: "IIS", Why: "IIS stock page"}
+		}
+		if !in.Complete {
+			// the rest may carry the application's words
+			return Verdict{Why: "HTML cut short"}
+		}
+		server, r := judgeStock(body, true)
+		switch r.state {
+		case stockBare:
+			return Verdict{Bare: true, Server: server, Why: server + " stock page"}
+		case stockWords:
+			return Verdict{Server: server, Message: plainMessage(r.message), Why: server + " page with the application's own words"}
 		}
 		return Verdict{Why: "the application's own HTML"}
 	}

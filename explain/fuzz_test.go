@@ -3,6 +3,7 @@ package explain
 import (
 	"bytes"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -131,39 +132,72 @@ const (
 		"<html xmlns=\"http://www.w3.org/1999/xhtml\">\r\n<head>\r\n<title>404 - File or directory not found.</title>\r\n</head>\r\n<body></body>\r\n</html>\r\n"
 )
 
-// FuzzStockServer: any body is judged without panicking; only Tomcat and
-// IIS pages are known by their first bytes; a body that does not start with
-// '<' is never a stock page; and a page known by its first bytes is still
-// a stock page when it turns out to be the whole body.
+// FuzzStockServer: any body is judged without panicking, with a known
+// server or none; a body that does not start with '<' is never a stock
+// page; of first bytes alone only IIS pages are known; MayBeStock holds for
+// every prefix of a whole stock page (so the writer never releases one it
+// would have replaced) and, once false, stays false as bytes are added (so
+// releasing is never premature); a bare verdict keeps no message, and a
+// message is bounded.
+//
+// Since the corpus came, the target also checks MayBeStock, which the
+// writer calls on every write while it holds, and seeds with the corpus's
+// real pages as well as the old hand-written ones.
 func FuzzStockServer(f *testing.F) {
 	for _, p := range []string{fuzzNginx409, fuzzApache409, fuzzTomcat409, fuzzIIS404, fuzzIISRemote} {
 		f.Add([]byte(p), true)
 		f.Add([]byte(p), false)
 		f.Add([]byte(p[:len(p)/2]), false)
 	}
+	for _, name := range []string{"nginx-409-return-chrome", "apache-signature-on-500-redirect-curl", "tomcat-409-senderror-message-chrome",
+		"tomcat-404-curl", "lighttpd-404-chrome", "haproxy-503-no-server-chrome", "varnish-409-synth-reason-chrome",
+		"python-409-send_error-chrome", "express-404-default-chrome", "nginx-409-customised-chrome"} {
+		raw, err := os.ReadFile("../testdata/corpus/responses/" + name + ".http")
+		if err != nil {
+			f.Fatal(err)
+		}
+		if i := bytes.Index(raw, []byte("\r\n\r\n")); i >= 0 {
+			f.Add(raw[i+4:], true)
+		}
+	}
 	f.Add([]byte("<!doctype html><html><body><h1>Somebody else saved first</h1></body></html>"), true)
 	f.Add([]byte("409 Conflict\n"), true)
 	f.Add([]byte("<html"), true)
 	f.Add([]byte{}, false)
-	servers := []string{"", "nginx", "Apache", "Tomcat", "IIS"}
+	servers := []string{"", "nginx", "Apache", "Tomcat", "IIS", "lighttpd", "HAProxy", "Varnish", "Python", "Express"}
 	f.Fuzz(func(t *testing.T, body []byte, complete bool) {
 		orig := bytes.Clone(body)
 		got := StockServer(body, complete)
+		may := MayBeStock(body)
+		v := Judge(JudgeInput{Kind: KindHTML, Body: body, Complete: complete, BareMax: 512, StockPages: true})
 		if !bytes.Equal(body, orig) {
-			t.Fatalf("StockServer changed its input")
+			t.Fatalf("StockServer, MayBeStock or Judge changed its input")
 		}
-		if !slices.Contains(servers, got) {
-			t.Fatalf("StockServer(%.80q, %v) = %q, not a known server", body, complete, got)
+		if !slices.Contains(servers, got) || !slices.Contains(servers, v.Server) {
+			t.Fatalf("StockServer(%.80q, %v) = %q, Judge's server %q: not a known server", body, complete, got, v.Server)
 		}
 		if got != "" && body[0] != '<' {
 			t.Fatalf("StockServer(%.80q, %v) = %q, but the body does not start with '<'", body, complete, got)
 		}
 		prefix := StockServer(body, false)
-		if prefix != "" && prefix != "Tomcat" && prefix != "IIS" {
-			t.Fatalf("StockServer(%.80q, false) = %q, but only Tomcat and IIS are known by their first bytes", body, prefix)
+		if prefix != "" && prefix != "IIS" {
+			t.Fatalf("StockServer(%.80q, false) = %q, but only IIS pages are known by their first bytes", body, prefix)
 		}
 		if prefix != "" && StockServer(body, true) == "" {
 			t.Fatalf("StockServer(%.80q): %q by its first bytes, nothing as a whole body", body, prefix)
+		}
+		if v.Bare && v.Message != "" || len(v.Message) > 512 {
+			t.Fatalf("Judge(%.80q) = %+v: a bare body with a message, or a message past 512 bytes", body, v)
+		}
+		if whole := StockServer(body, true); whole != "" && len(body) <= 1024 {
+			for i := 0; i <= len(body); i++ {
+				if !MayBeStock(body[:i]) {
+					t.Fatalf("a whole %s page %.80q, but MayBeStock is false after %d bytes", whole, body, i)
+				}
+			}
+		}
+		if k := len(body) / 2; !MayBeStock(body[:k]) && may {
+			t.Fatalf("MayBeStock false after %d bytes of %.80q, then true after %d", k, body, len(body))
 		}
 	})
 }

@@ -36,6 +36,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	stopRealServers() // realservers_start_test.go
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

@@ -1,0 +1,3 @@
+<%@ page session="false" %><%
+response.sendError(409);
+%>
