@@ -23,6 +23,8 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
@@ -961,6 +963,21 @@ func TestPanicPropagatesAndIsRecordedOnce(t *testing.T) {
 			if len(es) != 1 || es[0].ContextMap()["status"] != int64(409) {
 				t.Fatalf("%d records, want exactly one for the 409:%s", len(es), describe(es))
 			}
+			// what was held goes out before the panic goes on, flushed, as
+			// it would without the module (reverse_proxy flushes, then
+			// aborts): the status, the headers and the bytes
+			held := strings.HasPrefix(tc.name, "WhileHolding") || strings.HasPrefix(tc.name, "AbortHandler")
+			if rec.finals != 1 || rec.Code != http.StatusConflict || held && !rec.Flushed {
+				t.Fatalf("the client got %d final statuses, %d, flushed %v; want the 409 once, flushed", rec.finals, rec.Code, rec.Flushed)
+			}
+			if !bytes.Equal(rec.Body.Bytes(), tc.body) {
+				t.Fatalf("the client got %q, the handler wrote %q", rec.Body.Bytes(), tc.body)
+			}
+			for k, v := range tc.header {
+				if got := rec.Header().Get(k); got != v {
+					t.Fatalf("header %s: %q, want %q", k, got, v)
+				}
+			}
 		})
 	}
 }
@@ -1342,4 +1359,529 @@ func TestLogRateCapsRecords(t *testing.T) {
 	if len(es) != 1 || es[0].ContextMap()["suppressed"] != int64(7) || es[0].ContextMap()["status"] != int64(409) {
 		t.Fatalf("summary records:%s", describe(es))
 	}
+}
+
+// ---------------------------------------------------------------------------
+// what must flow (issue 8.3)
+
+// syncRecorder is a ResponseWriter below the module that tells, on a
+// channel, each time something reaches it, and can say whether anything
+// reached it after the response ended. It is deliberately not safe for
+// concurrent use: the race detector must see any call the module makes
+// from its timer unsynchronised with the handler's.
+type syncRecorder struct {
+	header  http.Header
+	status  int
+	body    []byte
+	flushes int
+	events  chan string
+	ended   *atomicBool
+	late    *atomicBool
+}
+
+type atomicBool struct {
+	mu sync.Mutex
+	v  bool
+}
+
+func (b *atomicBool) set() { b.mu.Lock(); b.v = true; b.mu.Unlock() }
+func (b *atomicBool) get() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.v
+}
+
+func newSyncRecorder() *syncRecorder {
+	return &syncRecorder{header: http.Header{}, events: make(chan string, 64), ended: new(atomicBool), late: new(atomicBool)}
+}
+
+func (r *syncRecorder) note(ev string) {
+	if r.ended.get() {
+		r.late.set()
+	}
+	select {
+	case r.events <- ev:
+	default:
+	}
+}
+func (r *syncRecorder) Header() http.Header { return r.header }
+func (r *syncRecorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.note("status")
+}
+func (r *syncRecorder) Write(p []byte) (int, error) {
+	if r.status == 0 {
+		r.status = 200
+	}
+	r.body = append(r.body, p...)
+	r.note("body")
+	return len(p), nil
+}
+func (r *syncRecorder) Flush() { r.flushes++; r.note("flush") }
+
+// waitFor waits, up to a generous bound, for the event ev to reach the
+// recorder, and says whether it did.
+func (r *syncRecorder) waitFor(ev string, within time.Duration) bool {
+	deadline := time.After(within)
+	for {
+		select {
+		case got := <-r.events:
+			if got == ev {
+				return true
+			}
+		case <-deadline:
+			return false
+		}
+	}
+}
+
+// TestFlushWhileHoldingReleasesSoon: a handler that writes a few bytes of
+// a bare-looking 409, flushes and then writes nothing more has its status
+// and bytes at the client soon (DefaultFlushRelease, with a real clock and
+// a generous bound), not at its next write.
+func TestFlushWhileHoldingReleasesSoon(t *testing.T) {
+	h, logs := newTestHandler(t, &Handler{})
+	rec := newSyncRecorder()
+	r, _ := newRequest(t, http.MethodGet, browserAccept, rec)
+	arrived := false
+	next := caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		w.Header().Set("Content-Type", "text/plain")
+		w.WriteHeader(http.StatusConflict)
+		w.Write([]byte("abc"))
+		w.(http.Flusher).Flush()
+		// nothing more until the client has had what was flushed
+		arrived = rec.waitFor("flush", 5*time.Second)
+		w.Write([]byte("def"))
+		return nil
+	})
+	if err := h.ServeHTTP(rec, r, next); err != nil {
+		t.Fatal(err)
+	}
+	if !arrived {
+		t.Fatal("a flushed, held 409 did not reach the client within 5 s of the flush")
+	}
+	if rec.status != 409 || string(rec.body) != "abcdef" {
+		t.Fatalf("the client got %d %q, want 409 \"abcdef\" as written", rec.status, rec.body)
+	}
+	es := records(logs)
+	if len(es) != 1 || es[0].ContextMap()["explained"] != false || es[0].ContextMap()["body_excerpt"] != "abcdef" {
+		t.Fatalf("records:%s", describe(es))
+	}
+}
+
+// TestFlushTimerNeverWritesAfterTheHandlerReturned drives the timer hard:
+// it fires within microseconds, while the handler writes, flushes and
+// returns. Nothing may reach the writer below after ServeHTTP returned, and
+// (under -race) nothing concurrently with the handler's own calls; every
+// response is either what the handler wrote or one page.
+func TestFlushTimerNeverWritesAfterTheHandlerReturned(t *testing.T) {
+	h, logs := newTestHandler(t, &Handler{})
+	var all []*syncRecorder
+	for _, d := range []time.Duration{time.Nanosecond, 20 * time.Microsecond, 200 * time.Microsecond} {
+		h.flushRelease = d
+		for i := 0; i < 300; i++ {
+			rec := newSyncRecorder()
+			all = append(all, rec)
+			r, _ := newRequest(t, http.MethodGet, "*/*", rec)
+			chunks := i % 5
+			next := caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+				w.Header().Set("Content-Type", "text/plain")
+				w.WriteHeader(http.StatusConflict)
+				for j := 0; j < chunks; j++ {
+					w.Write([]byte("x"))
+					w.(http.Flusher).Flush()
+				}
+				if chunks == 0 {
+					w.(http.Flusher).Flush()
+				}
+				return nil
+			})
+			if err := h.ServeHTTP(rec, r, next); err != nil {
+				t.Fatal(err)
+			}
+			rec.ended.set()
+			want := strings.Repeat("x", chunks)
+			page := rec.header.Get("Cache-Control") == "no-store"
+			if rec.status != 409 || !page && string(rec.body) != want || page && !bytes.HasPrefix(rec.body, []byte("409 ")) {
+				t.Fatalf("flush release %v, %d chunks: the client got %d %q", d, chunks, rec.status, rec.body)
+			}
+			if n := len(records(logs)); n != 1 {
+				t.Fatalf("%d records, want 1", n)
+			}
+		}
+	}
+	// give any stray timer the time to write, and look
+	time.Sleep(20 * time.Millisecond)
+	for i, rec := range all {
+		if rec.late.get() {
+			t.Fatalf("response %d: the module wrote after ServeHTTP returned", i)
+		}
+	}
+}
+
+// TestEventStreamIsNeverHeld: an event stream's status goes out at
+// WriteHeader, so a flush reaches the client at once, even for a 409.
+func TestEventStreamIsNeverHeld(t *testing.T) {
+	h, _ := newTestHandler(t, &Handler{})
+	for _, ctype := range []string{"text/event-stream", "Text/Event-Stream; charset=utf-8"} {
+		rec := newSyncRecorder()
+		r, _ := newRequest(t, http.MethodGet, browserAccept, rec)
+		next := caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+			w.Header().Set("Content-Type", ctype)
+			w.WriteHeader(http.StatusConflict)
+			if rec.status != 409 {
+				t.Errorf("%s: the status is held", ctype)
+			}
+			w.(http.Flusher).Flush()
+			if rec.flushes != 1 {
+				t.Errorf("%s: the flush is held", ctype)
+			}
+			return nil
+		})
+		if err := h.ServeHTTP(rec, r, next); err != nil {
+			t.Fatal(err)
+		}
+		if len(rec.body) != 0 || rec.header.Get("Cache-Control") != "" {
+			t.Fatalf("%s: an empty event stream was replaced: %q", ctype, rec.body)
+		}
+	}
+}
+
+// TestBidirectionalStreamIsNeverHeld: an HTTP/2 request with an open body,
+// no Accept-Encoding and a response of no announced length is what
+// reverse_proxy streams both ways; its status goes out at WriteHeader. The
+// same response to a client that asks for gzip is held as usual.
+func TestBidirectionalStreamIsNeverHeld(t *testing.T) {
+	h, _ := newTestHandler(t, &Handler{})
+	for _, tc := range []struct {
+		name, ae string
+		cl       int64
+		held     bool
+	}{
+		{"NoAcceptEncoding", "", -1, false},
+		{"Identity", "identity", -1, false},
+		{"BodyOfKnownLength", "", 10, false},
+		{"AsksForGzip", "gzip", -1, true},
+		{"NoRequestBody", "", 0, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := newSyncRecorder()
+			r, _ := newRequest(t, http.MethodPost, "*/*", rec)
+			r.ProtoMajor, r.ProtoMinor, r.Proto = 2, 0, "HTTP/2.0"
+			r.ContentLength = tc.cl
+			if tc.ae != "" {
+				r.Header.Set("Accept-Encoding", tc.ae)
+			}
+			next := caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+				w.Header().Set("Content-Type", "text/plain")
+				w.WriteHeader(http.StatusConflict)
+				if held := rec.status == 0; held != tc.held {
+					t.Errorf("held %v, want %v", held, tc.held)
+				}
+				w.Write([]byte("pong\n"))
+				return nil
+			})
+			if err := h.ServeHTTP(rec, r, next); err != nil {
+				t.Fatal(err)
+			}
+			if page := rec.header.Get("Cache-Control") == "no-store"; page != tc.held {
+				t.Fatalf("replaced %v, want %v: %q", page, tc.held, rec.body)
+			}
+		})
+	}
+}
+
+// ---------------------------------------------------------------------------
+// composition (issue 8.6): Push reaches through
+
+type pushRecorder struct {
+	*httptest.ResponseRecorder
+	pushed []string
+}
+
+func (p *pushRecorder) Push(target string, _ *http.PushOptions) error {
+	p.pushed = append(p.pushed, target)
+	return nil
+}
+
+func TestPushReachesTheWriterBelow(t *testing.T) {
+	h, _ := newTestHandler(t, &Handler{})
+	rec := &pushRecorder{ResponseRecorder: httptest.NewRecorder()}
+	r, _ := newRequest(t, http.MethodGet, "*/*", rec)
+	var pushErr error
+	next := caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		p, ok := w.(http.Pusher)
+		if !ok {
+			t.Fatalf("%T is no http.Pusher", w)
+		}
+		pushErr = p.Push("/style.css", nil)
+		w.WriteHeader(http.StatusOK)
+		return nil
+	})
+	if err := h.ServeHTTP(rec, r, next); err != nil {
+		t.Fatal(err)
+	}
+	if pushErr != nil || len(rec.pushed) != 1 || rec.pushed[0] != "/style.css" {
+		t.Fatalf("push: %v, pushed %v", pushErr, rec.pushed)
+	}
+	// without a Pusher below, the handler learns so
+	plain := newRecorder()
+	r, _ = newRequest(t, http.MethodGet, "*/*", plain)
+	next = caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		pushErr = w.(http.Pusher).Push("/style.css", nil)
+		return nil
+	})
+	if err := h.ServeHTTP(plain, r, next); err != nil {
+		t.Fatal(err)
+	}
+	if !errors.Is(pushErr, http.ErrNotSupported) {
+		t.Fatalf("push without a Pusher below: %v, want http.ErrNotSupported", pushErr)
+	}
+}
+
+// ---------------------------------------------------------------------------
+// the stock hold (issue 8.2)
+
+// TestStockHoldPastBareMax: HTML is held past bare_max only while it can
+// still be a stock page, and no further than explain.StockHoldMax; a
+// Content-Length within the stock hold no longer lets an HTML body pass
+// unjudged.
+func TestStockHoldPastBareMax(t *testing.T) {
+	h, _ := newTestHandler(t, &Handler{})
+	appPage := append([]byte("<!doctype html><html><body><h1>Order 42 changed</h1><p>"), text(3000)...)
+	for _, tc := range []struct {
+		name string
+		body []byte
+		// cl announces the length; heldPast says the module may hold past
+		// bare_max
+		cl       bool
+		heldPast bool
+	}{
+		{"AppHTMLReleasedAtBareMax", appPage, false, false},
+		{"AppHTMLWithLengthReleasedAtBareMax", appPage, true, false},
+		{"TomcatPageHeldToItsEnd", []byte(tomcat409), false, true},
+		{"TomcatPageWithLengthHeldToItsEnd", []byte(tomcat409), true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if !tc.heldPast && explain.MayBeStock(tc.body[:bareMax+1]) {
+				t.Fatal("the application's page looks like a stock page's start")
+			}
+			rec := newSyncRecorder()
+			r, _ := newRequest(t, http.MethodGet, browserAccept, rec)
+			var maxHeld int
+			next := caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+				w.Header().Set("Content-Type", "text/html; charset=utf-8")
+				if tc.cl {
+					w.Header().Set("Content-Length", strconv.Itoa(len(tc.body)))
+				}
+				w.WriteHeader(http.StatusConflict)
+				for b := tc.body; len(b) > 0; b = b[min(50, len(b)):] {
+					w.Write(b[:min(50, len(b))])
+					held := len(tc.body) - len(b) + min(50, len(b)) - len(rec.body)
+					maxHeld = max(maxHeld, held)
+				}
+				return nil
+			})
+			if err := h.ServeHTTP(rec, r, next); err != nil {
+				t.Fatal(err)
+			}
+			if tc.heldPast {
+				if maxHeld <= bareMax || maxHeld > explain.StockHoldMax {
+					t.Fatalf("held at most %d bytes of a stock page of %d, want past bare_max %d, within %d", maxHeld, len(tc.body), bareMax, explain.StockHoldMax)
+				}
+				return
+			}
+			if maxHeld > bareMax+50 {
+				t.Fatalf("held %d bytes of the application's page; it is no stock page past bare_max %d", maxHeld, bareMax)
+			}
+			if !bytes.Equal(rec.body, tc.body) {
+				t.Fatal("the application's page did not pass byte-identical")
+			}
+		})
+	}
+	// past the stock hold an announced length is not held at all
+	rec := newSyncRecorder()
+	r, _ := newRequest(t, http.MethodGet, browserAccept, rec)
+	next := caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		w.Header().Set("Content-Type", "text/html")
+		w.Header().Set("Content-Length", strconv.Itoa(explain.StockHoldMax+1))
+		w.WriteHeader(http.StatusConflict)
+		if rec.status != 409 {
+			t.Error("an HTML body announced past the stock hold is held")
+		}
+		return nil
+	})
+	if err := h.ServeHTTP(rec, r, next); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// ---------------------------------------------------------------------------
+// the record (issue 9)
+
+// headerRewriter stands for an outer handler such as encode or a deferred
+// header: at the status it rewrites the header the module shares with it.
+type headerRewriter struct{ *testRecorder }
+
+func (h headerRewriter) WriteHeader(code int) {
+	hdr := h.Header()
+	hdr.Set("Content-Encoding", "gzip")
+	hdr.Set("Etag", `"v7-gzip"`)
+	hdr.Set("Content-Type", "application/octet-stream")
+	hdr.Set("Last-Modified", "Thu, 01 Jan 2026 00:00:00 GMT")
+	h.testRecorder.WriteHeader(code)
+}
+
+// TestRecordFactsAreThoseTheModuleReceived: whatever an outer handler
+// does to the header once the module passes the status on, the record
+// describes the response as the module received it: type, ETag,
+// Last-Modified and an excerpt of the bytes, for a page and for a body
+// that passed.
+func TestRecordFactsAreThoseTheModuleReceived(t *testing.T) {
+	h, logs := newTestHandler(t, &Handler{})
+	for _, tc := range []struct {
+		name      string
+		ctype     string
+		body      []byte
+		explained bool
+	}{
+		{"Explained", "text/plain; charset=utf-8", []byte("Conflict\n"), true},
+		{"PassedLong", "text/plain; charset=utf-8", text(600), false},
+		{"PassedJSON", "application/json", jsonOf(700), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := headerRewriter{newRecorder()}
+			r, _ := newRequest(t, http.MethodPut, browserAccept, rec)
+			r.Header.Set("If-Match", `"v7"`)
+			next := caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+				w.Header().Set("Content-Type", tc.ctype)
+				w.Header().Set("Etag", `"v7"`)
+				w.Header().Set("Last-Modified", "Mon, 06 May 2024 07:08:09 GMT")
+				w.WriteHeader(http.StatusConflict)
+				_, err := w.Write(tc.body)
+				return err
+			})
+			if err := h.ServeHTTP(rec, r, next); err != nil {
+				t.Fatal(err)
+			}
+			es := records(logs)
+			if len(es) != 1 {
+				t.Fatalf("records:%s", describe(es))
+			}
+			f := es[0].ContextMap()
+			v, _ := f["validators"].(map[string]any)
+			wantEx := string(tc.body[:min(len(tc.body), DefaultExcerpt)])
+			if v["ETag"] != `"v7"` || v["Last-Modified"] != "Mon, 06 May 2024 07:08:09 GMT" ||
+				f["content_type"] != tc.ctype || f["body_excerpt"] != wantEx || f["explained"] != tc.explained ||
+				f["body_bytes"] != int64(len(tc.body)) {
+				t.Fatalf("record describes the rewritten response:%s", describe(es))
+			}
+		})
+	}
+}
+
+// TestGzipExcerptIsDecoded: a gzip body's excerpt is of its decoded bytes;
+// another coding's is left out, and the record says why.
+func TestGzipExcerptIsDecoded(t *testing.T) {
+	h, logs := newTestHandler(t, &Handler{})
+	long := text(3000)
+	for _, tc := range []struct {
+		name, coding string
+		body         []byte
+		excerpt      string
+	}{
+		{"Gzip", "gzip", gz(long), string(long[:DefaultExcerpt])},
+		{"Zstd", "zstd", []byte("\x28\xb5\x2f\xfd not really zstd, never read"), ""},
+	} {
+		rec := newRecorder()
+		r, _ := newRequest(t, http.MethodGet, "*/*", rec)
+		next := caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+			w.Header().Set("Content-Type", "text/plain")
+			w.Header().Set("Content-Encoding", tc.coding)
+			w.WriteHeader(http.StatusConflict)
+			_, err := w.Write(tc.body)
+			return err
+		})
+		if err := h.ServeHTTP(rec, r, next); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(rec.Body.Bytes(), tc.body) {
+			t.Fatalf("%s: the body did not pass byte-identical", tc.name)
+		}
+		es := records(logs)
+		f := es[0].ContextMap()
+		if tc.excerpt != "" && f["body_excerpt"] != tc.excerpt {
+			t.Fatalf("%s: excerpt %q, want %q", tc.name, f["body_excerpt"], tc.excerpt)
+		}
+		if tc.excerpt == "" && (f["body_excerpt"] != nil || f["body_excerpt_omitted"] == nil) {
+			t.Fatalf("%s: record:%s", tc.name, describe(es))
+		}
+	}
+}
+
+// TestHandlerErrorsAtCaddysLevelUnderLogRate: an explained handler error
+// is logged where Caddy's server would log it, DEBUG below 500 and ERROR
+// from 500 (server.go, errLogValues), and log_rate caps those records as it
+// caps conflict records, counting the rest in the summary and the metric.
+func TestHandlerErrorsAtCaddysLevelUnderLogRate(t *testing.T) {
+	h, logs := newTestHandler(t, &Handler{LogRate: "3/h", LogRateInterval: caddy.Duration(time.Hour)})
+	serve := func(status int) {
+		rec := newRecorder()
+		r, id := newRequest(t, http.MethodGet, "*/*", rec)
+		next := caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+			return caddyhttp.Error(status, errors.New("no such file"))
+		})
+		if err := h.ServeHTTP(rec, r, next); err != nil {
+			t.Fatal(err)
+		}
+		checkPageLoose(t, rec, status, explain.FormatText, id)
+	}
+	for i := 0; i < 10; i++ {
+		serve(http.StatusNotFound)
+	}
+	serve(http.StatusBadGateway)
+	es := records(logs)
+	var debug404, error502 int
+	for _, e := range es {
+		switch {
+		case e.Level == zapcore.DebugLevel && e.ContextMap()["status"] == int64(404):
+			debug404++
+		case e.Level == zapcore.ErrorLevel && e.ContextMap()["status"] == int64(502):
+			error502++
+		default:
+			t.Errorf("unexpected record %s %q %v", e.Level, e.Message, e.ContextMap())
+		}
+	}
+	if debug404 != 3 || error502 != 1 {
+		t.Fatalf("%d DEBUG records of 404 (want 3 under log_rate 3/h), %d ERROR of 502 (want 1)", debug404, error502)
+	}
+	if err := h.Cleanup(); err != nil {
+		t.Fatal(err)
+	}
+	es = records(logs)
+	if len(es) != 1 || es[0].Message != "records suppressed" || es[0].ContextMap()["suppressed"] != int64(7) || es[0].ContextMap()["status"] != int64(404) {
+		t.Fatalf("summary records:%s", describe(es))
+	}
+	if got := testutilCount(t, h.metrics.suppressed); got != 7 {
+		t.Fatalf("suppressed metric %v, want 7", got)
+	}
+}
+
+// testutilCount sums a counter vector over all its labels.
+func testutilCount(t *testing.T, c *prometheus.CounterVec) float64 {
+	t.Helper()
+	ch := make(chan prometheus.Metric, 64)
+	c.Collect(ch)
+	close(ch)
+	var sum float64
+	for m := range ch {
+		var d dto.Metric
+		if err := m.Write(&d); err != nil {
+			t.Fatal(err)
+		}
+		sum += d.GetCounter().GetValue()
+	}
+	return sum
 }
