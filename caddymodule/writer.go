@@ -90,9 +90,10 @@ type writer struct {
 	// something it wrote
 	fromError bool
 	// flushedEarly says the handler flushed its held status before any
-	// body byte; flushed that it flushed while holding at all
+	// body byte; flushedLen is how many held bytes there were at its last
+	// flush after some (0 for none)
 	flushedEarly bool
-	flushed      bool
+	flushedLen   int
 
 	// facts of the response as the module received it, for the record:
 	// frozen at the final status, whatever outer handlers do later
@@ -137,7 +138,7 @@ func (w *writer) reset(h *Handler, rw http.ResponseWriter, r *http.Request) {
 	w.holdStart = time.Time{}
 	w.held, w.excerpt, w.pagebuf = w.held[:0], w.excerpt[:0], w.pagebuf[:0]
 	w.snapshot, w.bodyBytes, w.stock, w.message = nil, 0, "", ""
-	w.explained, w.fromError, w.flushedEarly, w.flushed = false, false, false, false
+	w.explained, w.fromError, w.flushedEarly, w.flushedLen = false, false, false, 0
 	w.facts = facts{}
 	w.oldType, w.oldETag, w.oldLastModified = "", "", ""
 	w.id, w.idDone = "", false
@@ -383,8 +384,9 @@ func (w *writer) observe(p []byte) {
 }
 
 // releaseHeld gives up holding: the status and what was held go out as
-// they came, and the rest streams on. A flush the chain made while holding
-// is made now, once.
+// they came, and the rest streams on. The chain's flushes while holding
+// are made now: one before the held bytes if it flushed before any, one
+// after them if it flushed after some.
 func (w *writer) releaseHeld() error {
 	w.state = watch
 	if c := w.excerptCap(); w.logged && len(w.excerpt) == 0 {
@@ -401,7 +403,7 @@ func (w *writer) releaseHeld() error {
 	if len(w.held) > 0 {
 		_, err = w.ResponseWriter.Write(w.held)
 	}
-	if w.flushed && !w.flushedEarly && err == nil {
+	if w.flushedLen > 0 && err == nil {
 		err = http.NewResponseController(w.ResponseWriter).Flush()
 	}
 	// set after the status, declared trailers go out as trailers
@@ -487,7 +489,7 @@ func (w *writer) FlushError() error {
 		if time.Since(w.holdStart) < holdWindow {
 			return w.flushHeld()
 		}
-		w.flushed = false // flushed below, once
+		w.flushedLen = 0 // flushed below
 		if err := w.releaseHeld(); err != nil {
 			return err
 		}
@@ -501,8 +503,9 @@ func (w *writer) FlushError() error {
 func (w *writer) flushHeld() error {
 	if len(w.held) == 0 {
 		w.flushedEarly = true
+	} else {
+		w.flushedLen = len(w.held)
 	}
-	w.flushed = true
 	if w.timer == nil {
 		w.timer = time.AfterFunc(w.h.flushRelease, w.flushTimeout)
 	}

@@ -1374,7 +1374,9 @@ type syncRecorder struct {
 	status  int
 	body    []byte
 	flushes int
-	events  chan string
+	// flushedBytes is how many body bytes there were at the last flush
+	flushedBytes int
+	events       chan string
 	ended   *atomicBool
 	late    *atomicBool
 }
@@ -1419,7 +1421,11 @@ func (r *syncRecorder) Write(p []byte) (int, error) {
 	r.note("body")
 	return len(p), nil
 }
-func (r *syncRecorder) Flush() { r.flushes++; r.note("flush") }
+func (r *syncRecorder) Flush() {
+	r.flushes++
+	r.flushedBytes = len(r.body)
+	r.note("flush " + strconv.Itoa(len(r.body)))
+}
 
 // waitFor waits, up to a generous bound, for the event ev to reach the
 // recorder, and says whether it did.
@@ -1439,35 +1445,41 @@ func (r *syncRecorder) waitFor(ev string, within time.Duration) bool {
 
 // TestFlushWhileHoldingReleasesSoon: a handler that writes a few bytes of
 // a bare-looking 409, flushes and then writes nothing more has its status
-// and bytes at the client soon (DefaultFlushRelease, with a real clock and
-// a generous bound), not at its next write.
+// and bytes at the client, flushed, soon (DefaultFlushRelease, with a real
+// clock and a generous bound), not at its next write; also when it flushed
+// the status before the bytes too, as reverse_proxy's first flush may.
 func TestFlushWhileHoldingReleasesSoon(t *testing.T) {
 	h, logs := newTestHandler(t, &Handler{})
-	rec := newSyncRecorder()
-	r, _ := newRequest(t, http.MethodGet, browserAccept, rec)
-	arrived := false
-	next := caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		w.Header().Set("Content-Type", "text/plain")
-		w.WriteHeader(http.StatusConflict)
-		w.Write([]byte("abc"))
-		w.(http.Flusher).Flush()
-		// nothing more until the client has had what was flushed
-		arrived = rec.waitFor("flush", 5*time.Second)
-		w.Write([]byte("def"))
-		return nil
-	})
-	if err := h.ServeHTTP(rec, r, next); err != nil {
-		t.Fatal(err)
-	}
-	if !arrived {
-		t.Fatal("a flushed, held 409 did not reach the client within 5 s of the flush")
-	}
-	if rec.status != 409 || string(rec.body) != "abcdef" {
-		t.Fatalf("the client got %d %q, want 409 \"abcdef\" as written", rec.status, rec.body)
-	}
-	es := records(logs)
-	if len(es) != 1 || es[0].ContextMap()["explained"] != false || es[0].ContextMap()["body_excerpt"] != "abcdef" {
-		t.Fatalf("records:%s", describe(es))
+	for _, early := range []bool{false, true} {
+		rec := newSyncRecorder()
+		r, _ := newRequest(t, http.MethodGet, browserAccept, rec)
+		arrived := false
+		next := caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+			w.Header().Set("Content-Type", "text/plain")
+			w.WriteHeader(http.StatusConflict)
+			if early {
+				w.(http.Flusher).Flush()
+			}
+			w.Write([]byte("abc"))
+			w.(http.Flusher).Flush()
+			// nothing more until the client has had the bytes, flushed
+			arrived = rec.waitFor("flush 3", 5*time.Second)
+			w.Write([]byte("def"))
+			return nil
+		})
+		if err := h.ServeHTTP(rec, r, next); err != nil {
+			t.Fatal(err)
+		}
+		if !arrived {
+			t.Fatalf("early flush %v: a flushed, held 409 did not reach the client within 5 s of the flush", early)
+		}
+		if rec.status != 409 || string(rec.body) != "abcdef" || rec.flushes > 2 {
+			t.Fatalf("the client got %d %q after %d flushes, want 409 \"abcdef\" as written", rec.status, rec.body, rec.flushes)
+		}
+		es := records(logs)
+		if len(es) != 1 || es[0].ContextMap()["explained"] != false || es[0].ContextMap()["body_excerpt"] != "abcdef" {
+			t.Fatalf("records:%s", describe(es))
+		}
 	}
 }
 

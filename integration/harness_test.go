@@ -68,6 +68,23 @@ type instance struct {
 // explain_errors' records, in JSON, to a file of their own.
 func startCaddy(t testing.TB, sites string) *instance {
 	t.Helper()
+	return startCaddyWith(t, caddyOptions{}, sites)
+}
+
+// caddyOptions are additions to startCaddy's global options.
+type caddyOptions struct {
+	// global is put inside the global options block, e.g. servers { ... }
+	global string
+	// explainLevel is the level of the explain_errors log; default INFO
+	explainLevel string
+}
+
+// startCaddyWith is startCaddy with global options of the test's own.
+func startCaddyWith(t testing.TB, opts caddyOptions, sites string) *instance {
+	t.Helper()
+	if opts.explainLevel == "" {
+		opts.explainLevel = "INFO"
+	}
 	dir := t.TempDir()
 	in := &instance{t: t, dir: dir, logFile: filepath.Join(dir, "explain.log"), stderr: new(bytes.Buffer)}
 	in.admin = fmt.Sprintf("127.0.0.1:%d", freePort(t))
@@ -83,6 +100,7 @@ func startCaddy(t testing.TB, sites string) *instance {
 	log explain {
 		output file %s
 		format json
+		level %s
 		include http.handlers.explain_errors
 	}
 	log default {
@@ -90,9 +108,10 @@ func startCaddy(t testing.TB, sites string) *instance {
 		exclude http.handlers.explain_errors
 		level WARN
 	}
+%s
 }
 %s
-`, in.admin, in.logFile, sites)
+`, in.admin, in.logFile, opts.explainLevel, opts.global, sites)
 	file := filepath.Join(dir, "Caddyfile")
 	if err := os.WriteFile(file, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
