@@ -255,3 +255,93 @@ http://127.0.0.1:{PORT} {
 		t.Fatalf("Caddy logged an ERROR:\n%s", in.stderr)
 	}
 }
+
+// TestHeadIsJudgedAsGetThroughCaddy is the GET and HEAD scenario table:
+// each response is asked for with GET and with HEAD through Caddy, and
+// HEAD gets the status and headers GET gets (but the body), wherever the
+// module can know what GET's body is. A proxied HEAD carries no body; the
+// module then replaces it only when its headers announce an empty body,
+// and otherwise lets it pass, which for a short bare body differs from
+// GET: the one row that says so.
+func TestHeadIsJudgedAsGetThroughCaddy(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/chunked-long-503", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		for i := 0; i < 20; i++ {
+			io.WriteString(w, strings.Repeat("maintenance until 14:00 UTC; ", 4)+"\n")
+			w.(http.Flusher).Flush()
+		}
+	})
+	mux.HandleFunc("/empty-409", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "0")
+		w.WriteHeader(http.StatusConflict)
+	})
+	mux.HandleFunc("/json-409", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusConflict)
+		io.WriteString(w, `{"error":"conflict"}`)
+	})
+	mux.HandleFunc("/short-409", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		w.Header().Set("Content-Length", "5")
+		w.WriteHeader(http.StatusConflict)
+		io.WriteString(w, "Gone\n")
+	})
+	up := upstream(t, mux)
+	in := startCaddy(t, fmt.Sprintf(`
+http://127.0.0.1:{PORT} {
+	explain_errors
+	respond /respond-409 409
+	respond /respond-text-423 "Locked" 423
+	reverse_proxy %s
+}`, up))
+	const (
+		passes = "passes"
+		page   = "page"
+	)
+	for _, tc := range []struct {
+		name, path string
+		get, head  string
+	}{
+		{"ChunkedTextLongerThanBareMaxPassesAlike", "/chunked-long-503", passes, passes},
+		{"ProxiedEmptyAnnouncedIsExplainedAlike", "/empty-409", page, page},
+		{"ProxiedJSONPassesAlike", "/json-409", passes, passes},
+		{"CaddysOwnEmptyResponseIsExplainedAlike", "/respond-409", page, page},
+		{"CaddysOwnShortTextIsExplainedAlike", "/respond-text-423", page, page},
+		// no body to judge: HEAD passes where GET is explained
+		{"ProxiedShortTextHeadPassesAsItCame", "/short-409", page, passes},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			hdr := map[string]string{"Accept": "text/html"}
+			get, getBody := in.do("GET", tc.path, hdr, nil)
+			head, headBody := in.do("HEAD", tc.path, hdr, nil)
+			outcome := func(r *http.Response) string {
+				if r.Header.Get("Cache-Control") == "no-store" && r.Header.Get("X-Content-Type-Options") == "nosniff" {
+					return page
+				}
+				return passes
+			}
+			if got := outcome(get); got != tc.get {
+				t.Fatalf("GET %s, want %s: %d %v %.80q", got, tc.get, get.StatusCode, get.Header, getBody)
+			}
+			if got := outcome(head); got != tc.head {
+				t.Fatalf("HEAD %s, want %s: %d %v", got, tc.head, head.StatusCode, head.Header)
+			}
+			if get.StatusCode != head.StatusCode || len(headBody) != 0 {
+				t.Fatalf("GET %d, HEAD %d with %d body bytes", get.StatusCode, head.StatusCode, len(headBody))
+			}
+			if tc.get != tc.head {
+				return
+			}
+			for _, k := range []string{"Content-Type", "Content-Language", "Cache-Control", "Vary", "X-Content-Type-Options", "Content-Security-Policy", "Etag"} {
+				if g, h := get.Header.Values(k), head.Header.Values(k); strings.Join(g, ",") != strings.Join(h, ",") {
+					t.Errorf("%s: GET %q, HEAD %q", k, g, h)
+				}
+			}
+			if tc.get == page && get.Header.Get("Content-Length") != head.Header.Get("Content-Length") {
+				t.Errorf("Content-Length of the page: GET %q, HEAD %q", get.Header.Get("Content-Length"), head.Header.Get("Content-Length"))
+			}
+		})
+	}
+}
