@@ -868,9 +868,11 @@ var fuzzWriterSeeds = [][]byte{
 // recorder without the module, and checks on every input:
 //
 //   - nothing panics but a sequence that panics, whose panic goes on;
-//   - after every operation, the module holds at most bare_max+1 bytes, and
-//     the client has got either exactly the bytes the sequence wrote so far
-//     or nothing, while they may still be bare;
+//   - after every operation, the module holds at most bare_max+1 bytes, or,
+//     of HTML with stock pages on, up to the stock hold while the (decoded)
+//     bytes can still be a stock page; and the client has got either
+//     exactly the bytes the sequence wrote so far or nothing, while they
+//     may still be bare;
 //   - the client gets the status it would get without the module (for a
 //     returned error with nothing written, the error's);
 //   - the client gets either exactly what it would get without the module
@@ -878,12 +880,17 @@ var fuzzWriterSeeds = [][]byte{
 //     negotiated format with a right Content-Length, and then only for a
 //     response the README says may be bare;
 //   - the README's promised pages do come: for an empty body of a status in
-//     the explain set ("empty ..., whatever its type"; for HEAD, announced
-//     empty or plain), and for a returned error with nothing written;
+//     the explain set ("empty ..., whatever its type"; HEAD alike, since a
+//     handler inside Caddy writes for HEAD what it writes for GET), but not
+//     for an event stream, and for a returned error with nothing written;
 //   - declared trailers set after the status reach the client;
 //   - the log records: one WARN record when the status is in the log set,
-//     saying whether the visitor got a page, and otherwise one ERROR record
-//     for an error that the module answered with a page, and none else.
+//     saying whether the visitor got a page, and otherwise one record for an
+//     error that the module answered with a page, at Caddy's level for it
+//     (DEBUG below 500, ERROR from 500), and none else.
+//
+// The flush timer is set to an hour here, so that no input's outcome
+// depends on the machine's speed; TestFlush* drive it with a real clock.
 func FuzzWriter(f *testing.F) {
 	for _, s := range fuzzWriterSeeds {
 		f.Add(s)

@@ -1377,8 +1377,8 @@ type syncRecorder struct {
 	// flushedBytes is how many body bytes there were at the last flush
 	flushedBytes int
 	events       chan string
-	ended   *atomicBool
-	late    *atomicBool
+	ended        *atomicBool
+	late         *atomicBool
 }
 
 type atomicBool struct {
