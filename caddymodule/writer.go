@@ -623,13 +623,17 @@ func (w *writer) bare(complete bool) bool {
 		// No body came. Caddy's own handlers write for HEAD what they
 		// would for GET (net/http drops it), so nothing means an empty
 		// body, judged below as GET's. A proxied HEAD carries no body
-		// even when GET's has one: only an announced empty body is known
-		// bare, and anything else passes as it came.
-		if w.snapshot.Get("Content-Length") == "0" {
+		// even when GET's has one: it is known bare when it announces an
+		// empty body, or announces neither a length nor a type (servers
+		// type the bodies they send; Go's net/http answers HEAD of an
+		// empty 409 so), and anything else passes as it came.
+		cl := w.snapshot.Get("Content-Length")
+		if cl == "0" {
 			return true
 		}
 		if upstream(w.r) != "" {
-			return false
+			_, typed := w.snapshot["Content-Type"]
+			return cl == "" && !typed
 		}
 	}
 	if w.gzipped {

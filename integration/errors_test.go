@@ -260,9 +260,10 @@ http://127.0.0.1:{PORT} {
 // each response is asked for with GET and with HEAD through Caddy, and
 // HEAD gets the status and headers GET gets (but the body), wherever the
 // module can know what GET's body is. A proxied HEAD carries no body; the
-// module then replaces it only when its headers announce an empty body,
-// and otherwise lets it pass, which for a short bare body differs from
-// GET: the one row that says so.
+// module then replaces it only when its headers say the body is empty
+// (Content-Length: 0, or neither a length nor a type), and otherwise lets
+// it pass, which for a short bare body differs from GET: the one row that
+// says so.
 func TestHeadIsJudgedAsGetThroughCaddy(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/chunked-long-503", func(w http.ResponseWriter, r *http.Request) {
@@ -275,6 +276,10 @@ func TestHeadIsJudgedAsGetThroughCaddy(t *testing.T) {
 	})
 	mux.HandleFunc("/empty-409", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Length", "0")
+		w.WriteHeader(http.StatusConflict)
+	})
+	mux.HandleFunc("/status-only-409", func(w http.ResponseWriter, r *http.Request) {
+		// net/http announces Content-Length: 0 for GET, nothing for HEAD
 		w.WriteHeader(http.StatusConflict)
 	})
 	mux.HandleFunc("/json-409", func(w http.ResponseWriter, r *http.Request) {
@@ -306,6 +311,7 @@ http://127.0.0.1:{PORT} {
 	}{
 		{"ChunkedTextLongerThanBareMaxPassesAlike", "/chunked-long-503", passes, passes},
 		{"ProxiedEmptyAnnouncedIsExplainedAlike", "/empty-409", page, page},
+		{"ProxiedStatusOnlyIsExplainedAlike", "/status-only-409", page, page},
 		{"ProxiedJSONPassesAlike", "/json-409", passes, passes},
 		{"CaddysOwnEmptyResponseIsExplainedAlike", "/respond-409", page, page},
 		{"CaddysOwnShortTextIsExplainedAlike", "/respond-text-423", page, page},
