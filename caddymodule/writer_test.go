@@ -458,6 +458,10 @@ var scenarios = []scenario{
 	{"CorruptGzipConflictPassesByteIdentical", 409, map[string]string{"Content-Type": "text/plain", "Content-Encoding": "gzip"}, []byte("this is not gzip at all"), passes, passes, nil},
 	{"LargeGzipConflictPassesByteIdentical", 409, map[string]string{"Content-Type": "text/plain", "Content-Encoding": "gzip"}, gz(noise(large)), passes, passes, nil},
 	{"GzipNginxPageExplained", 409, map[string]string{"Content-Type": "text/html", "Content-Encoding": "gzip"}, gz([]byte(nginx409)), explained, explained, nil},
+	// the stock hold applies to the decoded bytes: a gzip stock page that
+	// decodes past bare_max is judged whole
+	{"GzipTomcatPagePastBareMaxExplained", 409, map[string]string{"Content-Type": "text/html;charset=utf-8", "Content-Encoding": "gzip"}, gz([]byte(tomcat409)), explained, explained, nil},
+	{"GzipAppHTMLPastBareMaxPassesByteIdentical", 409, map[string]string{"Content-Type": "text/html", "Content-Encoding": "gzip"}, gz(append([]byte("<!doctype html><html><body>"), text(3000)...)), passes, passes, nil},
 	{"BrotliConflictPassesByteIdentical", 409, map[string]string{"Content-Type": "text/plain", "Content-Encoding": "br"}, []byte("\x0b\x02\x80Conflict\x03"), passes, passes, nil},
 
 	// other statuses of the explain set, outside the log set
