@@ -9,9 +9,12 @@ import (
 
 	"go.uber.org/zap"
 	"golang.org/x/time/rate"
+
+	"github.com/explainerrors/caddy-explain-errors/explain"
 )
 
-// flood keeps a storm of conflict responses from filling a disk: each
+// flood keeps a storm of conflict responses, or of explained handler
+// errors, from filling a disk: each
 // status gets at most rate records a second (with a burst of as many), and
 // a summary record every interval says how many were left out.
 type flood struct {
@@ -100,7 +103,11 @@ func (f *flood) flush(logger *zap.Logger, interval time.Duration) {
 	f.suppressed = make(map[int]int64, len(counts))
 	f.mu.Unlock()
 	for status, n := range counts {
-		logger.Warn("conflict records suppressed",
+		msg := "records suppressed"
+		if explain.IsConflictClass(status) {
+			msg = "conflict records suppressed"
+		}
+		logger.Warn(msg,
 			zap.Int("status", status),
 			zap.Int64("suppressed", n),
 			zap.Duration("interval", interval))

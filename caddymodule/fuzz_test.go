@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/caddyserver/caddy/v2"
@@ -598,8 +599,10 @@ func (r *fuzzRecorder) WriteHeader(code int) {
 }
 
 func (r *fuzzRecorder) Write(p []byte) (int, error) {
-	if r.mod != nil && len(r.mod.held) > r.bareMax+1 {
-		r.t.Errorf("the module holds %d bytes while writing, bare_max is %d", len(r.mod.held), r.bareMax)
+	if r.mod != nil {
+		if why := fuzzHeldTooMuch(r.mod); why != "" {
+			r.t.Errorf("while writing, %s", why)
+		}
 	}
 	if r.status == 0 {
 		r.WriteHeader(http.StatusOK)
@@ -682,6 +685,10 @@ func fuzzHandlerFor(t *testing.T, k fuzzHandlerKey) fuzzHandler {
 		t.Fatalf("compile: %v", err)
 	}
 	h.pool = &sync.Pool{New: func() any { return new(writer) }}
+	// the flush timer never fires within an input, so that an input's
+	// outcome does not depend on the machine's speed; TestFlushTimer*
+	// drive it with a real clock
+	h.flushRelease = time.Hour
 	fh := fuzzHandler{h, logs}
 	fuzzHandlers[k] = fh
 	return fh
@@ -861,9 +868,11 @@ var fuzzWriterSeeds = [][]byte{
 // recorder without the module, and checks on every input:
 //
 //   - nothing panics but a sequence that panics, whose panic goes on;
-//   - after every operation, the module holds at most bare_max+1 bytes, and
-//     the client has got either exactly the bytes the sequence wrote so far
-//     or nothing, while they may still be bare;
+//   - after every operation, the module holds at most bare_max+1 bytes, or,
+//     of HTML with stock pages on, up to the stock hold while the (decoded)
+//     bytes can still be a stock page; and the client has got either
+//     exactly the bytes the sequence wrote so far or nothing, while they
+//     may still be bare;
 //   - the client gets the status it would get without the module (for a
 //     returned error with nothing written, the error's);
 //   - the client gets either exactly what it would get without the module
@@ -871,12 +880,17 @@ var fuzzWriterSeeds = [][]byte{
 //     negotiated format with a right Content-Length, and then only for a
 //     response the README says may be bare;
 //   - the README's promised pages do come: for an empty body of a status in
-//     the explain set ("empty ..., whatever its type"; for HEAD, announced
-//     empty or plain), and for a returned error with nothing written;
+//     the explain set ("empty ..., whatever its type"; HEAD alike, since a
+//     handler inside Caddy writes for HEAD what it writes for GET), but not
+//     for an event stream, and for a returned error with nothing written;
 //   - declared trailers set after the status reach the client;
 //   - the log records: one WARN record when the status is in the log set,
-//     saying whether the visitor got a page, and otherwise one ERROR record
-//     for an error that the module answered with a page, and none else.
+//     saying whether the visitor got a page, and otherwise one record for an
+//     error that the module answered with a page, at Caddy's level for it
+//     (DEBUG below 500, ERROR from 500), and none else.
+//
+// The flush timer is set to an hour here, so that no input's outcome
+// depends on the machine's speed; TestFlush* drive it with a real clock.
 func FuzzWriter(f *testing.F) {
 	for _, s := range fuzzWriterSeeds {
 		f.Add(s)
@@ -907,17 +921,23 @@ func fuzzCheck(t *testing.T, in *fuzzInput) string {
 	refKind := func() explain.BodyKind { return explain.KindOf(ref.sent.Get("Content-Type")) }
 	mayHold := func(att []byte) bool {
 		// the module may keep back what the sequence wrote while it is
-		// within bare_max, or while it is a stock page known by its first
-		// bytes
+		// within bare_max, or, for HTML, within the stock hold while its
+		// (decoded) bytes can still be a stock page
 		if len(att) <= in.bareMax {
 			return true
 		}
-		return refKind() == explain.KindHTML && !fuzzGzipped(ref.sent) &&
-			explain.StockServer(att[:in.bareMax+1], false) != ""
+		if refKind() != explain.KindHTML || !in.stockPages || len(att) > h.stockMax() {
+			return false
+		}
+		body := att
+		if fuzzGzipped(ref.sent) {
+			body = fuzzGunzipPrefix(att, h.stockMax()+1)
+		}
+		return len(body) <= in.bareMax || len(body) <= h.stockMax() && explain.MayBeStock(body)
 	}
 	err, panicked := fuzzRunRequest(t, in, &fh, rec, r, func(i int) {
-		if n := len(rec.mod.held); n > in.bareMax+1 {
-			t.Fatalf("after operation %d the module holds %d bytes, bare_max is %d\n%s", i, n, in.bareMax, in)
+		if why := fuzzHeldTooMuch(rec.mod); why != "" {
+			t.Fatalf("after operation %d %s\n%s", i, why, in)
 		}
 		want := ref.attempted[:refAttempted[i]]
 		if !bytes.Equal(rec.attempted, want) && (len(rec.attempted) != 0 || !mayHold(want)) {
@@ -985,7 +1005,12 @@ func fuzzCheck(t *testing.T, in *fuzzInput) string {
 	case status != 0 && h.logSet.has(status):
 		fuzzCheckRecords(t, in, es, 1, zapcore.WarnLevel, status, !passed)
 	case in.ret != nil && !passed:
-		fuzzCheckRecords(t, in, es, 1, zapcore.ErrorLevel, status, true)
+		// at the level Caddy logs the error at: DEBUG below 500
+		level := zapcore.DebugLevel
+		if in.retStatus >= 500 {
+			level = zapcore.ErrorLevel
+		}
+		fuzzCheckRecords(t, in, es, 1, level, status, true)
 	default:
 		fuzzCheckRecords(t, in, es, 0, 0, 0, false)
 	}
@@ -1087,16 +1112,16 @@ func fuzzCheckPage(t *testing.T, in *fuzzInput, h *Handler, rec, ref *fuzzRecord
 		if kind == explain.KindOther {
 			budget = 0
 		}
-		if n > budget && (kind != explain.KindHTML || gzipped) {
+		if n > budget && (kind != explain.KindHTML || !h.stockPages || n > int64(h.stockMax())) {
 			fail("replaced a body announced as %d bytes, which cannot be bare", n)
 		}
 	}
+	if isEventStream(sent.Get("Content-Type")) {
+		fail("replaced an event stream")
+	}
 	if len(att) == 0 {
-		// empty is bare, whatever the type; HEAD's body is known empty
-		// only when announced so, or when it would be short plain text
-		if in.method == http.MethodHead && sent.Get("Content-Length") != "0" && kind != explain.KindPlain {
-			fail("replaced the answer to HEAD of a body of unknown content")
-		}
+		// empty is bare, whatever the type; a handler inside Caddy writes
+		// for HEAD what it writes for GET, so HEAD is judged alike
 		return
 	}
 	switch kind {
@@ -1107,10 +1132,14 @@ func fuzzCheckPage(t *testing.T, in *fuzzInput, h *Handler, rec, ref *fuzzRecord
 			fail("replaced HTML with stock_pages off")
 		}
 	}
-	stockPrefix := kind == explain.KindHTML && !gzipped && len(att) > h.bareMax &&
-		explain.StockServer(att[:h.bareMax+1], false) != ""
-	if len(att) > h.bareMax && !stockPrefix {
-		fail("replaced a body of %d bytes, bare_max is %d", len(att), h.bareMax)
+	// HTML may be a stock page up to the stock hold; anything else is
+	// bare only within bare_max
+	limit := h.bareMax
+	if kind == explain.KindHTML {
+		limit = h.stockMax()
+	}
+	if len(att) > limit {
+		fail("replaced a body of %d bytes, the most that can be bare is %d", len(att), limit)
 	}
 	body := att
 	if gzipped {
@@ -1118,9 +1147,9 @@ func fuzzCheckPage(t *testing.T, in *fuzzInput, h *Handler, rec, ref *fuzzRecord
 		if err != nil {
 			fail("replaced a corrupt gzip body")
 		}
-		body, err = io.ReadAll(io.LimitReader(zr, int64(h.bareMax)+1))
-		if err != nil || len(body) > h.bareMax {
-			fail("replaced a gzip body that does not decode within bare_max (%v, %d bytes)", err, len(body))
+		body, err = io.ReadAll(io.LimitReader(zr, int64(limit)+1))
+		if err != nil || len(body) > limit {
+			fail("replaced a gzip body that does not decode within %d bytes (%v, %d bytes)", limit, err, len(body))
 		}
 		if len(body) == 0 {
 			return
@@ -1135,7 +1164,7 @@ func fuzzCheckPage(t *testing.T, in *fuzzInput, h *Handler, rec, ref *fuzzRecord
 			fail("replaced a plain body that is not short text")
 		}
 	case explain.KindHTML:
-		if explain.StockServer(body, true) == "" && !stockPrefix {
+		if explain.StockServer(body, true) == "" {
 			fail("replaced HTML that is no stock page")
 		}
 	}
@@ -1158,10 +1187,45 @@ func fuzzMustExplain(in *fuzzInput, h *Handler, ref *fuzzRecorder) (bool, string
 		sent.Get("Content-Range") != "" || caddyhttp.IsIncremental(sent) || (cl != "" && cl != "0") {
 		return false, ""
 	}
-	if in.method == http.MethodHead && cl != "0" && explain.KindOf(sent.Get("Content-Type")) != explain.KindPlain {
+	if isEventStream(sent.Get("Content-Type")) {
 		return false, ""
 	}
 	return true, "an empty body (\"empty ..., whatever its type\") of a status in the explain set"
+}
+
+// fuzzHeldTooMuch says what is wrong with what the module holds: never
+// more than bare_max+1 bytes, but for HTML with stock pages on, up to the
+// stock hold while the (decoded) bytes can still be a stock page.
+func fuzzHeldTooMuch(w *writer) string {
+	n, bm := len(w.held), w.h.bareMax
+	if n <= bm+1 {
+		return ""
+	}
+	if !w.h.stockPages || explain.KindOf(w.snapshot.Get("Content-Type")) != explain.KindHTML {
+		return fmt.Sprintf("the module holds %d bytes of a body that is no HTML candidate, bare_max is %d", n, bm)
+	}
+	if n > w.h.stockMax() {
+		return fmt.Sprintf("the module holds %d bytes of HTML, the stock hold is %d", n, w.h.stockMax())
+	}
+	body := w.held
+	if fuzzGzipped(w.snapshot) {
+		body = fuzzGunzipPrefix(body, w.h.stockMax()+1)
+	}
+	if len(body) > bm && !explain.MayBeStock(body) {
+		return fmt.Sprintf("the module holds %d bytes of HTML past bare_max %d that can be no stock page: %.80q", n, bm, body)
+	}
+	return ""
+}
+
+// fuzzGunzipPrefix decodes what the first bytes of a gzip stream hold, up
+// to limit bytes.
+func fuzzGunzipPrefix(b []byte, limit int) []byte {
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return nil
+	}
+	out, _ := io.ReadAll(io.LimitReader(zr, int64(limit)))
+	return out
 }
 
 func fuzzGzipped(h http.Header) bool { return strings.EqualFold(h.Get("Content-Encoding"), "gzip") }

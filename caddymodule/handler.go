@@ -133,6 +133,8 @@ type Handler struct {
 	flood              *flood
 	limit              rate.Limit
 	burst              int
+	// how long a held response may wait after a flush; tests shorten it
+	flushRelease time.Duration
 }
 
 // CaddyModule returns the Caddy module information.
@@ -219,6 +221,9 @@ func (h *Handler) compile() error {
 		return fmt.Errorf("explain_errors: log_rate_interval: %v: must not be negative", time.Duration(h.LogRateInterval))
 	}
 	h.stockPages = h.StockPages == nil || *h.StockPages
+	if h.flushRelease <= 0 {
+		h.flushRelease = DefaultFlushRelease
+	}
 	h.handlerErrors = h.HandlerErrors == nil || *h.HandlerErrors
 
 	opts := explain.Options{SiteName: h.SiteName, Contact: h.Contact, Template: h.Template}
@@ -263,13 +268,16 @@ func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request, next caddyh
 	finished := false
 	defer func() {
 		if !finished {
-			// The chain panicked (http.ErrAbortHandler included). The
-			// record is still owed; the panic goes on to Caddy as it was.
+			// The chain panicked (http.ErrAbortHandler included). What
+			// was held and the record are still owed; the panic goes on
+			// to Caddy as it was.
 			w.abandon()
 			return
 		}
-		w.release()
-		h.pool.Put(w)
+		if w.poolable {
+			w.release()
+			h.pool.Put(w)
+		}
 	}()
 	err := next.ServeHTTP(w, r)
 	err = w.finish(err)

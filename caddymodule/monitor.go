@@ -12,7 +12,6 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
@@ -471,55 +470,26 @@ func (m *monitor) summary(f filter) summaryView {
 	return s
 }
 
-// monitorAdd hands the response's conflict to the monitor. It runs for
-// every response that gets a record, before log_rate decides whether the
-// record is written, so the monitor's counts include what log_rate left
-// out. The record is the log record's fields, redacted the same way.
-func (w *writer) monitorAdd(source string, err error) {
+// monitorAdd hands the response's conflict to the monitor: fields are
+// the log record's, redacted the same way. It runs for every response that
+// gets a record, before log_rate decides whether the record is written, so
+// the monitor's counts include what log_rate left out.
+func (w *writer) monitorAdd(fields []zap.Field, hint string) {
 	m := w.h.monitor
 	if m == nil {
 		return
 	}
 	r := w.r
-	host := strings.ToLower(r.Host)
 	key := groupKey{
 		server: cut(serverName(r), maxKeyBytes),
-		host:   cut(host, maxKeyBytes),
+		host:   cut(strings.ToLower(r.Host), maxKeyBytes),
 		method: cut(r.Method, maxMethodBytes),
 		route:  foldRoute(r.URL.EscapedPath()),
 		status: w.status,
 	}
-	obs := w.observation(source, err)
-	hint := explain.Hint(obs)
 	// the record is encoded outside the store's lock
 	at := m.now()
-	m.add(at, key, cut(hint, maxHintBytes), w.monitorRecord(at, key, obs, hint, err))
-}
-
-// observation is what the record's hint is made from, as record builds it.
-func (w *writer) observation(source string, err error) explain.Observation {
-	r := w.r
-	o := explain.Observation{
-		Method:            r.Method,
-		Status:            w.status,
-		IfMatch:           r.Header.Get("If-Match"),
-		IfNoneMatch:       r.Header.Get("If-None-Match"),
-		IfModifiedSince:   r.Header.Get("If-Modified-Since"),
-		IfUnmodifiedSince: r.Header.Get("If-Unmodified-Since"),
-		If:                r.Header.Get("If"),
-		LockToken:         r.Header.Get("Lock-Token"),
-		Source:            source,
-	}
-	if err != nil {
-		o.Err = err.Error()
-	}
-	if w.explained {
-		o.ContentType, o.ETag, o.LastModified = w.oldType, w.oldETag, w.oldLastModified
-	} else {
-		hdr := w.Header()
-		o.ContentType, o.ETag, o.LastModified = hdr.Get("Content-Type"), hdr.Get("Etag"), hdr.Get("Last-Modified")
-	}
-	return o
+	m.add(at, key, cut(hint, maxHintBytes), w.monitorRecord(at, key, fields, hint))
 }
 
 // recordEncoder writes a record's fields as one JSON object, in the
@@ -527,11 +497,11 @@ func (w *writer) observation(source string, err error) explain.Observation {
 // seconds).
 var recordEncoder = zapcore.NewJSONEncoder(zapcore.EncoderConfig{EncodeDuration: zapcore.SecondsDurationEncoder})
 
-// monitorRecord encodes the record: the log record's fields, plus the
-// time, the server and the folded route. One that would pass
-// maxRecordBytes (a request with huge headers) is cut to its essentials
-// and marked truncated.
-func (w *writer) monitorRecord(at time.Time, key groupKey, obs explain.Observation, hint string, err error) []byte {
+// monitorRecord encodes the record: the time, the server and the folded
+// route, then the log record's fields. One that would pass maxRecordBytes
+// (a request with huge headers) is cut to its essentials and marked
+// truncated.
+func (w *writer) monitorRecord(at time.Time, key groupKey, fields []zap.Field, hint string) []byte {
 	r := w.r
 	msg := "error response"
 	if explain.IsConflictClass(w.status) {
@@ -545,37 +515,9 @@ func (w *writer) monitorRecord(at time.Time, key groupKey, obs explain.Observati
 		zap.String("server", key.server),
 		zap.String("route", key.route),
 	}
-	fields := append(head,
-		zap.Int("status", w.status),
-		loggableRequest(r),
-		zap.String("uuid", w.requestID()),
-		zap.String("source", obs.Source),
-	)
-	if up := upstream(r); up != "" {
-		fields = append(fields, zap.String("upstream", up))
-	}
-	if start, ok := caddyhttp.GetVar(r.Context(), "start_time").(time.Time); ok {
-		fields = append(fields, zap.Duration("duration", time.Since(start)))
-	}
-	fields = append(fields,
-		zap.Object("preconditions", (*preconditions)(&obs)),
-		zap.Object("validators", (*validators)(&obs)),
-		zap.String("content_type", obs.ContentType),
-		zap.Int64("body_bytes", w.bodyBytes),
-	)
-	coding := w.Header().Get("Content-Encoding")
-	encoded := w.gzipped || coding != "" && !strings.EqualFold(coding, "identity")
-	if ex := w.bodyExcerpt(obs.ContentType, encoded); ex != "" {
-		fields = append(fields, zap.String("body_excerpt", ex))
-	}
-	if w.stock != "" {
-		fields = append(fields, zap.String("stock_page", w.stock))
-	}
-	fields = append(fields, zap.Bool("explained", w.explained), zap.String("hint", hint))
-	if err != nil {
-		fields = append(fields, zap.Error(err))
-	}
-	if b := encodeFields(fields); len(b) <= maxRecordBytes {
+	all := make([]zap.Field, 0, len(head)+len(fields))
+	all = append(append(all, head...), fields...)
+	if b := encodeFields(all); len(b) <= maxRecordBytes {
 		return b
 	}
 	const part = 1 << 10
@@ -583,16 +525,20 @@ func (w *writer) monitorRecord(at time.Time, key groupKey, obs explain.Observati
 	if !shouldLogCredentials(r) {
 		uri, _ = redactQuery(uri)
 	}
-	fields = append(head[:len(head):len(head)],
+	source := "upstream"
+	if w.fromError {
+		source = "handler"
+	}
+	short := append(head[:len(head):len(head)],
 		zap.Int("status", w.status),
 		zap.Object("request", headerPairs{"method", key.method, "host", key.host, "uri", cut(uri, part)}),
 		zap.String("uuid", w.requestID()),
-		zap.String("source", obs.Source),
+		zap.String("source", source),
 		zap.Bool("explained", w.explained),
 		zap.String("hint", cut(hint, part)),
 		zap.Bool("truncated", true),
 	)
-	return encodeFields(fields)
+	return encodeFields(short)
 }
 
 func encodeFields(fields []zap.Field) []byte {

@@ -99,16 +99,12 @@ func shouldLogCredentials(r *http.Request) bool {
 }
 
 // record writes the response's log record, if its status is in the log set,
-// or, for a handler error the module answered with a page, an error record
-// so that the cause Caddy would have logged is not lost.
+// or, for a handler error the module answered with a page, the error record
+// Caddy would have written, so that the cause is not lost.
 func (w *writer) record(err error) {
 	if !w.logged {
 		if err != nil && w.explained {
-			w.h.logger.Error("handler error explained",
-				zap.Int("status", w.status),
-				loggableRequest(w.r),
-				zap.String("uuid", w.requestID()),
-				zap.Error(err))
+			w.recordHandlerError(err)
 		}
 		return
 	}
@@ -119,24 +115,25 @@ func (w *writer) record(err error) {
 	if m := w.h.metrics; m != nil {
 		m.conflicts.WithLabelValues(serverName(w.r), statusLabel(w.status), source).Inc()
 	}
-	w.monitorAdd(source, err)
-	if f := w.h.flood; f != nil && !f.allow(w.status) {
-		if m := w.h.metrics; m != nil {
-			m.suppressed.WithLabelValues(serverName(w.r), statusLabel(w.status)).Inc()
-		}
+	// the monitor counts every record, also those log_rate leaves out;
+	// the fields are built once for both
+	fields, hint := w.recordFields(source, err)
+	w.monitorAdd(fields, hint)
+	if !w.allow() {
 		return
 	}
 	msg := "error response"
 	if explain.IsConflictClass(w.status) {
 		msg = "conflict response"
 	}
-	// nothing is built for a logger that would drop the record
-	ce := w.h.logger.Check(zap.WarnLevel, msg)
-	if ce == nil {
-		return
+	if ce := w.h.logger.Check(zap.WarnLevel, msg); ce != nil {
+		ce.Write(fields...)
 	}
+}
+
+// recordFields builds the record's fields and its hint.
+func (w *writer) recordFields(source string, err error) ([]zap.Field, string) {
 	r := w.r
-	hdr := w.Header()
 	errMsg := ""
 	if err != nil {
 		errMsg = err.Error()
@@ -144,19 +141,13 @@ func (w *writer) record(err error) {
 	w.obs = explain.ObserveRequest(r.Method, r.Header, r.Host, r.TLS != nil)
 	w.obs.Status, w.obs.Source, w.obs.Err = w.status, source, errMsg
 	obs := &w.obs
-	ct := ""
-	if w.explained {
-		// the old body's headers are gone; the record describes the old
-		// body, which the module saw
-		ct = w.oldType
-		obs.ETag, obs.LastModified = w.oldETag, w.oldLastModified
-	} else {
-		ct = hdr.Get("Content-Type")
-		obs.ETag, obs.LastModified = hdr.Get("Etag"), hdr.Get("Last-Modified")
-	}
+	// the response as the module received it, not as an outer handler
+	// (encode, header) made it since
+	ct := w.facts.contentType
+	obs.ETag, obs.LastModified = w.facts.etag, w.facts.lastModified
 	obs.ContentType = ct
 
-	fields := make([]zap.Field, 0, 16)
+	fields := make([]zap.Field, 0, 20)
 	fields = append(fields,
 		zap.Int("status", w.status),
 		loggableRequest(r),
@@ -176,24 +167,26 @@ func (w *writer) record(err error) {
 		zap.String("content_type", ct),
 		zap.Int64("body_bytes", w.bodyBytes),
 	)
-	// an encoded body's bytes are not text; a replaced gzip body has lost
-	// its header, so the writer's own flag says it
-	coding := hdr.Get("Content-Encoding")
-	encoded := w.gzipped || coding != "" && !strings.EqualFold(coding, "identity")
-	if ex := w.bodyExcerpt(ct, encoded); ex != "" {
+	if ex, why := w.bodyExcerpt(ct); ex != "" {
 		fields = append(fields, zap.String("body_excerpt", ex))
+	} else if why != "" {
+		fields = append(fields, zap.String("body_excerpt_omitted", why))
 	}
 	if w.stock != "" {
 		fields = append(fields, zap.String("stock_page", w.stock))
 	}
+	if w.message != "" {
+		fields = append(fields, zap.String("upstream_message", cleanText([]byte(w.message))))
+	}
+	hint := explain.Hint(*obs)
 	fields = append(fields,
 		zap.Bool("explained", w.explained),
-		zap.String("hint", explain.Hint(*obs)),
+		zap.String("hint", hint),
 	)
 	if err != nil {
 		fields = append(fields, zap.Error(err))
 	}
-	ce.Write(fields...)
+	return fields, hint
 }
 
 type preconditions explain.Observation
@@ -225,15 +218,68 @@ func addNonEmpty(enc zapcore.ObjectEncoder, k, v string) {
 	}
 }
 
-// bodyExcerpt returns the first bytes of a text-like body, cut at a
-// character boundary and cleaned of control characters.
-func (w *writer) bodyExcerpt(ct string, encoded bool) string {
-	if w.h.excerpt == 0 || !explain.IsTextual(ct) || encoded {
-		return ""
+// allow asks log_rate whether the record may be written, and counts it
+// as suppressed when not.
+func (w *writer) allow() bool {
+	if f := w.h.flood; f != nil && !f.allow(w.status) {
+		if m := w.h.metrics; m != nil {
+			m.suppressed.WithLabelValues(serverName(w.r), statusLabel(w.status)).Inc()
+		}
+		return false
+	}
+	return true
+}
+
+// recordHandlerError logs a handler error the module answered with a
+// page as Caddy's server would have logged it had it answered: at DEBUG
+// when the error's status is below 500, at ERROR from 500 (the response
+// may carry another status, written before the error), and under log_rate
+// like every record.
+func (w *writer) recordHandlerError(err error) {
+	level := zap.DebugLevel
+	if errorStatus(err) >= 500 {
+		level = zap.ErrorLevel
+	}
+	if !w.h.logger.Core().Enabled(level) {
+		return // nothing to write, nothing to suppress
+	}
+	if !w.allow() {
+		return
+	}
+	if ce := w.h.logger.Check(level, "handler error explained"); ce != nil {
+		ce.Write(
+			zap.Int("status", w.status),
+			loggableRequest(w.r),
+			zap.String("uuid", w.requestID()),
+			zap.Error(err))
+	}
+}
+
+// bodyExcerpt returns the first bytes of a text-like body as the module
+// received it, decoded if gzip, cut at a character boundary and cleaned
+// of control characters; or, when it has none to give for a body that
+// has bytes, why.
+func (w *writer) bodyExcerpt(ct string) (string, string) {
+	if w.h.excerpt == 0 || w.bodyBytes == 0 {
+		return "", ""
+	}
+	if !explain.IsTextual(ct) {
+		return "", ""
 	}
 	b := w.excerpt
 	if len(b) == 0 {
 		b = w.held
+	}
+	switch ce := w.facts.encoding; {
+	case ce == "" || strings.EqualFold(ce, "identity"):
+	case strings.EqualFold(ce, "gzip"):
+		decoded, ok := w.gunzip(b, w.h.excerpt, false)
+		if !ok || len(decoded) == 0 {
+			return "", "gzip bytes that do not decode"
+		}
+		b = decoded
+	default:
+		return "", "encoded as " + cleanText([]byte(ce[:min(len(ce), 32)]))
 	}
 	if len(b) > w.h.excerpt {
 		b = b[:w.h.excerpt]
@@ -246,7 +292,7 @@ func (w *writer) bodyExcerpt(ct string, encoded bool) string {
 		}
 		b = b[:len(b)-1]
 	}
-	return cleanText(b)
+	return cleanText(b), ""
 }
 
 // cleanText makes text safe to read in a terminal or a log viewer: control

@@ -9,8 +9,10 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -29,7 +31,7 @@ const (
 	pass
 	// passing through, counted and excerpted for the log record
 	watch
-	// holding up to bare_max bytes while deciding whether the body is bare
+	// holding the body while deciding whether it is bare
 	hold
 	// the body is bare: it is dropped and a page goes out at the end
 	replace
@@ -40,12 +42,31 @@ const (
 // kept from the client until its end.
 const holdWindow = time.Second
 
+// DefaultFlushRelease is how long a held response may wait after the chain
+// flushed it: then the timer sends the status and the held bytes, even if
+// the chain writes nothing more. With the timer's own latency the client
+// has them within 250 ms of the flush.
+const DefaultFlushRelease = 200 * time.Millisecond
+
 // writer is the response writer of one request. It is pooled; reset
 // prepares it for the next.
 type writer struct {
 	http.ResponseWriter
 	h *Handler
 	r *http.Request
+
+	// mu serialises the chain's calls with the flush timer, the one
+	// thing that may write from another goroutine. The timer exists only
+	// after a flush while holding; ended, set by finish and abandon under
+	// mu, tells it the response is no longer its to send. fired says its
+	// function ran to its end; a writer whose timer may still run is not
+	// pooled.
+	mu    sync.Mutex
+	timer *time.Timer
+	ended bool
+	fired bool
+	// poolable is false when the timer may still run after the response
+	poolable bool
 
 	state  state
 	status int
@@ -63,21 +84,43 @@ type writer struct {
 	excerpt   []byte // the first bytes of a watched body; kept too
 	bodyBytes int64  // body bytes the chain wrote
 	stock     string // the server whose stock page the body is
+	message   string // the application's words inside a stock page
 	explained bool
 	// fromError says the response is a handler's returned error, not
 	// something it wrote
 	fromError bool
 	// flushedEarly says the handler flushed its held status before any
-	// body byte
+	// body byte; flushedLen is how many held bytes there were at its last
+	// flush after some (0 for none)
 	flushedEarly bool
+	flushedLen   int
 
-	// the replaced body's headers, for the record
+	// facts of the response as the module received it, for the record:
+	// frozen at the final status, whatever outer handlers do later
+	facts facts
+
+	// the replaced body's headers, set by writePage
 	oldType, oldETag, oldLastModified string
 
 	id      string
 	idDone  bool
 	pagebuf []byte
 	obs     explain.Observation
+
+	// gzip decoding of held bodies, kept across pool uses
+	zr      *gzip.Reader
+	br      bytes.Reader
+	decoded []byte
+}
+
+// facts are the header values the record reports.
+type facts struct {
+	contentType, encoding, etag, lastModified string
+}
+
+func (f *facts) take(hdr http.Header) {
+	f.contentType, f.encoding = hdr.Get("Content-Type"), hdr.Get("Content-Encoding")
+	f.etag, f.lastModified = hdr.Get("Etag"), hdr.Get("Last-Modified")
 }
 
 // requestID is the request's id, asked of Caddy once per response.
@@ -89,34 +132,62 @@ func (w *writer) requestID() string {
 }
 
 func (w *writer) reset(h *Handler, rw http.ResponseWriter, r *http.Request) {
-	*w = writer{
-		ResponseWriter: rw,
-		h:              h,
-		r:              r,
-		held:           w.held[:0],
-		excerpt:        w.excerpt[:0],
-		pagebuf:        w.pagebuf[:0],
-	}
+	w.ResponseWriter, w.h, w.r = rw, h, r
+	w.timer, w.ended, w.fired, w.poolable = nil, false, false, true
+	w.state, w.status, w.logged, w.kind, w.gzipped = undecided, 0, false, 0, false
+	w.holdStart = time.Time{}
+	w.held, w.excerpt, w.pagebuf = w.held[:0], w.excerpt[:0], w.pagebuf[:0]
+	w.snapshot, w.bodyBytes, w.stock, w.message = nil, 0, "", ""
+	w.explained, w.fromError, w.flushedEarly, w.flushedLen = false, false, false, 0
+	w.facts = facts{}
+	w.oldType, w.oldETag, w.oldLastModified = "", "", ""
+	w.id, w.idDone = "", false
+	w.obs = explain.Observation{}
+	w.decoded = w.decoded[:0]
 }
 
 // release drops the references of a finished response before the writer
 // goes back to the pool.
 func (w *writer) release() {
-	if cap(w.held) > w.h.bareMax+1 || cap(w.excerpt) > w.h.excerpt {
+	most := w.h.stockMax() + 1
+	if cap(w.held) > most || cap(w.excerpt) > max(w.h.excerpt, w.excerptCap()) {
 		w.held, w.excerpt = nil, nil
+	}
+	if cap(w.decoded) > most {
+		w.decoded = nil
 	}
 	if cap(w.pagebuf) > 64<<10 {
 		w.pagebuf = nil
 	}
-	w.ResponseWriter, w.r, w.h = nil, nil, nil
+	w.br.Reset(nil)
+	w.ResponseWriter, w.r, w.h, w.snapshot = nil, nil, nil, nil
 }
+
+// stockMax is the most bytes of an HTML body held while it can still be a
+// stock page.
+func (h *Handler) stockMax() int { return max(h.bareMax, explain.StockHoldMax) }
 
 // Unwrap lets http.ResponseController reach the writer below, for
 // Hijack, SetReadDeadline and the like.
 func (w *writer) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// Push lets Caddy's push handler, and any handler after this one, push
+// through the module, as caddyhttp.ResponseWriterWrapper does.
+func (w *writer) Push(target string, opts *http.PushOptions) error {
+	if p, ok := w.ResponseWriter.(http.Pusher); ok {
+		return p.Push(target, opts)
+	}
+	return http.ErrNotSupported
+}
+
 // WriteHeader decides, once, at the final status.
 func (w *writer) WriteHeader(code int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.writeHeader(code)
+}
+
+func (w *writer) writeHeader(code int) {
 	if w.state != undecided {
 		// a second final status is ignored, as net/http ignores it
 		return
@@ -128,6 +199,10 @@ func (w *writer) WriteHeader(code int) {
 	}
 	w.status = code
 	w.logged = w.h.logSet.has(code)
+	if w.logged {
+		w.facts.take(w.Header())
+		w.gzipped = strings.EqualFold(w.facts.encoding, "gzip")
+	}
 	if w.explainable(code) {
 		w.state = hold
 		w.holdStart = time.Now()
@@ -152,9 +227,15 @@ func (w *writer) explainable(code int) bool {
 	if caddyhttp.IsIncremental(hdr) || hdr.Get("Content-Range") != "" {
 		return false
 	}
+	ct := hdr.Get("Content-Type")
+	if isEventStream(ct) || w.bidirectional(hdr) {
+		// must flow: reverse_proxy flushes these at once
+		return false
+	}
 	// a typed body is held too, with a budget of no bytes (see budget): it
 	// is bare only when empty, and goes out at its first byte
-	w.kind = explain.KindOf(hdr.Get("Content-Type"))
+	w.kind = explain.KindOf(ct)
+	w.gzipped = false
 	switch ce := hdr.Get("Content-Encoding"); {
 	case ce == "" || strings.EqualFold(ce, "identity"):
 	case strings.EqualFold(ce, "gzip"):
@@ -167,23 +248,50 @@ func (w *writer) explainable(code int) bool {
 		if err != nil || n < 0 {
 			return false // not ours to repair
 		}
-		// an HTML stock page may be known by its first bytes, so a longer
-		// one is still held; a long plain or gzip body cannot be bare
-		if n > int64(w.budget()) && (w.kind != explain.KindHTML || w.gzipped) {
+		// an HTML stock page may be longer than bare_max, up to the
+		// stock hold; a longer plain body cannot be bare
+		if n > int64(w.budget()) && (!w.stockCandidate() || n > int64(w.h.stockMax())) {
 			return false
 		}
 	}
 	return true
 }
 
+// isEventStream says whether a Content-Type is text/event-stream, with or
+// without parameters.
+func isEventStream(ct string) bool {
+	mt, _, _ := strings.Cut(ct, ";")
+	return strings.EqualFold(strings.TrimSpace(mt), "text/event-stream")
+}
+
+// bidirectional says whether the response may be one half of a
+// bidirectional HTTP/2 stream, as reverse_proxy's isBidirectionalStream
+// tells them: an HTTP/2 request with a body still open, a response of no
+// announced length, and no content coding asked for. reverse_proxy also
+// requires the upstream to answer over HTTP/2, which a handler's writer
+// cannot see, so this says yes to a few more.
+func (w *writer) bidirectional(hdr http.Header) bool {
+	if w.r.ProtoMajor != 2 || w.r.ContentLength == 0 || hdr.Get("Content-Length") != "" {
+		return false
+	}
+	ae := w.r.Header.Get("Accept-Encoding")
+	return ae == "" || ae == "identity"
+}
+
 // budget is how many body bytes may be held: bare_max, or none for a
 // typed body (HTML too, when stock pages are off), which is bare only when
-// empty.
+// empty. An HTML body may be held past it while it can be a stock page.
 func (w *writer) budget() int {
 	if w.kind == explain.KindOther || w.kind == explain.KindHTML && !w.h.stockPages {
 		return 0
 	}
 	return w.h.bareMax
+}
+
+// stockCandidate says whether the held body may be a stock page, and so
+// be held past bare_max.
+func (w *writer) stockCandidate() bool {
+	return w.kind == explain.KindHTML && w.h.stockPages
 }
 
 // upgradeless says the request is neither a CONNECT nor a protocol
@@ -194,8 +302,14 @@ func (w *writer) upgradeless() bool {
 
 // Write sends, counts, holds or drops p, as the state says.
 func (w *writer) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.write(p)
+}
+
+func (w *writer) write(p []byte) (int, error) {
 	if w.state == undecided {
-		w.WriteHeader(http.StatusOK)
+		w.writeHeader(http.StatusOK)
 	}
 	switch w.state {
 	case pass:
@@ -208,21 +322,9 @@ func (w *writer) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	// hold
-	if len(w.held)+len(p) <= w.budget() && time.Since(w.holdStart) < holdWindow {
-		w.held = append(w.held, p...)
+	if time.Since(w.holdStart) < holdWindow && w.keep(p) {
 		w.bodyBytes += int64(len(p))
 		return len(p), nil
-	}
-	if len(w.held)+len(p) > w.h.bareMax && w.kind == explain.KindHTML && w.h.stockPages && !w.gzipped {
-		// past bare_max only a stock page known by its first bytes is bare
-		room := w.h.bareMax + 1 - len(w.held)
-		w.held = append(w.held, p[:min(room, len(p))]...)
-		if w.stock = explain.StockServer(w.held, false); w.stock != "" {
-			w.state = replace
-			w.bodyBytes += int64(len(p))
-			return len(p), nil
-		}
-		w.held = w.held[:len(w.held)-min(room, len(p))]
 	}
 	if err := w.releaseHeld(); err != nil {
 		return 0, err
@@ -231,20 +333,64 @@ func (w *writer) Write(p []byte) (int, error) {
 	return w.ResponseWriter.Write(p)
 }
 
+// keep holds p when the body may still be bare with it: within the
+// budget, or, for HTML, within the stock hold while the bytes so far can
+// still be a stock page.
+func (w *writer) keep(p []byte) bool {
+	n := len(w.held) + len(p)
+	if n <= w.budget() {
+		w.held = append(w.held, p...)
+		return true
+	}
+	if !w.stockCandidate() || n > w.h.stockMax() {
+		return false
+	}
+	w.held = append(w.held, p...)
+	if w.mayBeStock() {
+		return true
+	}
+	w.held = w.held[:n-len(p)]
+	return false
+}
+
+// mayBeStock says whether the held HTML, decoded if gzip, is within
+// bare_max or can still grow into a stock page.
+func (w *writer) mayBeStock() bool {
+	body := w.held
+	if w.gzipped {
+		var ok bool
+		if body, ok = w.gunzip(w.held, w.h.stockMax(), false); !ok || len(body) > w.h.stockMax() {
+			return false
+		}
+	}
+	return len(body) <= w.h.bareMax || explain.MayBeStock(body)
+}
+
+// excerptCap is how many bytes of a watched body are kept: the excerpt,
+// or for a gzip body enough of its encoded bytes to decode one.
+func (w *writer) excerptCap() int {
+	if w.gzipped && w.h.excerpt > 0 {
+		return min(4*w.h.excerpt+64, maxSize)
+	}
+	return w.h.excerpt
+}
+
 // observe counts p and keeps the excerpt's bytes of it.
 func (w *writer) observe(p []byte) {
-	if w.logged && len(w.excerpt) < w.h.excerpt {
-		w.excerpt = append(w.excerpt, p[:min(len(p), w.h.excerpt-len(w.excerpt))]...)
+	if c := w.excerptCap(); w.logged && len(w.excerpt) < c {
+		w.excerpt = append(w.excerpt, p[:min(len(p), c-len(w.excerpt))]...)
 	}
 	w.bodyBytes += int64(len(p))
 }
 
 // releaseHeld gives up holding: the status and what was held go out as
-// they came, and the rest streams on.
+// they came, and the rest streams on. The chain's flushes while holding
+// are made now: one before the held bytes if it flushed before any, one
+// after them if it flushed after some.
 func (w *writer) releaseHeld() error {
 	w.state = watch
-	if w.logged && len(w.excerpt) == 0 && !w.gzipped {
-		w.excerpt = append(w.excerpt, w.held[:min(len(w.held), w.h.excerpt)]...)
+	if c := w.excerptCap(); w.logged && len(w.excerpt) == 0 {
+		w.excerpt = append(w.excerpt, w.held[:min(len(w.held), c)]...)
 	}
 	trailers := w.restoreHeader()
 	w.ResponseWriter.WriteHeader(w.status)
@@ -256,6 +402,9 @@ func (w *writer) releaseHeld() error {
 	var err error
 	if len(w.held) > 0 {
 		_, err = w.ResponseWriter.Write(w.held)
+	}
+	if w.flushedLen > 0 && err == nil {
+		err = http.NewResponseController(w.ResponseWriter).Flush()
 	}
 	// set after the status, declared trailers go out as trailers
 	maps.Copy(w.Header(), trailers)
@@ -302,12 +451,16 @@ func isDeclaredTrailer(declared []string, k string) bool {
 // from going around the decision: once the response passes, it goes to the
 // writer below, whose own ReadFrom may use sendfile.
 func (w *writer) ReadFrom(src io.Reader) (int64, error) {
+	w.mu.Lock()
 	if w.state == undecided {
 		// as Write would; net/http still sniffs the Content-Type from the
 		// first bytes, since the header goes out with them
-		w.WriteHeader(http.StatusOK)
+		w.writeHeader(http.StatusOK)
 	}
-	if w.state == pass {
+	st := w.state
+	w.mu.Unlock()
+	// pass is final, and no timer exists for it
+	if st == pass {
 		if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
 			return rf.ReadFrom(src)
 		}
@@ -318,20 +471,25 @@ func (w *writer) ReadFrom(src io.Reader) (int64, error) {
 // writerOnly hides ReadFrom from io.Copy, which would call it again.
 type writerOnly struct{ io.Writer }
 
-// FlushError flushes what has passed. A held body is not flushed, unless it
-// has trickled in for longer than holdWindow.
+// FlushError flushes what has passed. A held body is not flushed at once:
+// the flush starts the timer that sends it within DefaultFlushRelease
+// unless the body is decided sooner. A flush more than holdWindow after
+// the status releases it at once.
 func (w *writer) FlushError() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	switch w.state {
 	case undecided:
 		// flushing commits the status, as it would without this module
-		w.WriteHeader(http.StatusOK)
+		w.writeHeader(http.StatusOK)
+		if w.state == hold {
+			return w.flushHeld()
+		}
 	case hold:
 		if time.Since(w.holdStart) < holdWindow {
-			if len(w.held) == 0 {
-				w.flushedEarly = true
-			}
-			return nil
+			return w.flushHeld()
 		}
+		w.flushedLen = 0 // flushed below
 		if err := w.releaseHeld(); err != nil {
 			return err
 		}
@@ -339,6 +497,40 @@ func (w *writer) FlushError() error {
 		return nil
 	}
 	return http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// flushHeld notes a flush while holding and starts the release timer.
+func (w *writer) flushHeld() error {
+	if len(w.held) == 0 {
+		w.flushedEarly = true
+	} else {
+		w.flushedLen = len(w.held)
+	}
+	if w.timer == nil {
+		w.timer = time.AfterFunc(w.h.flushRelease, w.flushTimeout)
+	}
+	return nil
+}
+
+// flushTimeout runs on the timer's goroutine: the chain flushed and the
+// body is still held, so it goes out as it came.
+func (w *writer) flushTimeout() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.ended && w.state == hold {
+		_ = w.releaseHeld()
+	}
+	w.fired = true
+}
+
+// stopTimer makes sure the timer writes nothing from now on; mu is held.
+func (w *writer) stopTimer() {
+	w.ended = true
+	if w.timer != nil && !w.timer.Stop() && !w.fired {
+		// the timer's function is waiting for mu: it will see ended, but
+		// the writer must not be reused before it has
+		w.poolable = false
+	}
 }
 
 // Flush is FlushError for callers that use http.Flusher.
@@ -354,11 +546,15 @@ func (w *writer) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // should, writes the log record and returns the error the chain above
 // must see.
 func (w *writer) finish(err error) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.stopTimer()
 	if err != nil && w.state == undecided {
 		// nothing was written: the error is the response
 		w.fromError = true
 		w.status = errorStatus(err)
 		w.logged = w.h.logSet.has(w.status)
+		w.facts.take(w.Header())
 		if w.h.handlerErrors && w.h.explainSet.has(w.status) && w.upgradeless() && w.r.Context().Err() == nil {
 			// the error's own body would be empty: explain it
 			w.writePage()
@@ -391,10 +587,21 @@ func (w *writer) finish(err error) error {
 	return err
 }
 
-// abandon writes the record of a response whose handler panicked.
+// abandon ends a response whose handler panicked (http.ErrAbortHandler
+// included), while the panic goes on to Caddy: a held body goes out as it
+// came, flushed, as reverse_proxy flushes before it aborts, so the client
+// gets what it would get without the module; then the record is written.
 func (w *writer) abandon() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.stopTimer()
 	if w.state == undecided {
 		return // nothing was decided; Caddy will log the panic
+	}
+	if w.state == hold {
+		if err := w.releaseHeld(); err == nil {
+			_ = http.NewResponseController(w.ResponseWriter).Flush()
+		}
 	}
 	w.record(errors.New("the handler panicked or aborted the response"))
 }
@@ -413,19 +620,31 @@ func errorStatus(err error) int {
 func (w *writer) bare(complete bool) bool {
 	body := w.held
 	if w.r.Method == http.MethodHead && len(body) == 0 {
-		// no body came (a handler may write one for HEAD, as http.Error
-		// does, and then it is judged), so the headers decide as GET's
-		// body would: an
-		// announced empty body is bare, and so is a plain one that
-		// explainable let through (Content-Length at most bare_max, or
-		// none); an HTML page of unknown content is not
-		return w.snapshot.Get("Content-Length") == "0" || w.kind == explain.KindPlain
+		// No body came. Caddy's own handlers write for HEAD what they
+		// would for GET (net/http drops it), so nothing means an empty
+		// body, judged below as GET's. A proxied HEAD carries no body
+		// even when GET's has one: it is known bare when it announces an
+		// empty body, or announces neither a length nor a type (servers
+		// type the bodies they send; Go's net/http answers HEAD of an
+		// empty 409 so), and anything else passes as it came.
+		cl := w.snapshot.Get("Content-Length")
+		if cl == "0" {
+			return true
+		}
+		if upstream(w.r) != "" {
+			_, typed := w.snapshot["Content-Type"]
+			return cl == "" && !typed
+		}
 	}
 	if w.gzipped {
 		if !complete {
 			return false
 		}
-		decoded, ok := gunzip(body, w.h.bareMax)
+		limit := w.h.bareMax
+		if w.stockCandidate() {
+			limit = w.h.stockMax()
+		}
+		decoded, ok := w.gunzip(body, limit, true)
 		if !ok {
 			return false
 		}
@@ -436,22 +655,46 @@ func (w *writer) bare(complete bool) bool {
 		Kind: w.kind, Typed: typed, Body: body, Complete: complete,
 		BareMax: w.h.bareMax, StockPages: w.h.stockPages,
 	})
-	w.stock = v.Server
+	w.stock, w.message = v.Server, v.Message
 	return v.Bare
 }
 
-// gunzip decodes a whole gzip body of at most limit decoded bytes.
-func gunzip(b []byte, limit int) ([]byte, bool) {
+// gunzip decodes b, a gzip body or its first bytes, into w.decoded, up to
+// limit+1 bytes. When whole, b must be the complete stream and decode to
+// at most limit bytes. When not, it returns what b decodes to so far
+// (more than limit says the body is longer), and ok false only for bytes
+// that are not gzip.
+func (w *writer) gunzip(b []byte, limit int, whole bool) (out []byte, ok bool) {
 	if len(b) == 0 {
 		return nil, true
 	}
-	zr, err := gzip.NewReader(bytes.NewReader(b))
+	w.br.Reset(b)
+	var err error
+	if w.zr == nil {
+		w.zr, err = gzip.NewReader(&w.br)
+	} else {
+		err = w.zr.Reset(&w.br)
+	}
 	if err != nil {
-		return nil, false
+		// a header cut short decodes to nothing yet
+		return nil, !whole && (err == io.ErrUnexpectedEOF || err == io.EOF)
 	}
-	out, err := io.ReadAll(io.LimitReader(zr, int64(limit)+1))
-	if err != nil || len(out) > limit {
-		return nil, false
+	out = w.decoded[:0]
+	for len(out) <= limit {
+		if len(out) == cap(out) {
+			out = slices.Grow(out, min(limit+1-len(out), 4096))
+		}
+		n, rerr := w.zr.Read(out[len(out):min(cap(out), limit+1)])
+		out = out[:len(out)+n]
+		if rerr == io.EOF {
+			w.decoded = out
+			return out, len(out) <= limit || !whole
+		}
+		if rerr != nil {
+			w.decoded = out
+			return out, !whole && rerr == io.ErrUnexpectedEOF
+		}
 	}
-	return out, true
+	w.decoded = out
+	return out, !whole
 }

@@ -234,7 +234,7 @@ func TestCompositionWithCaddysHandlers(t *testing.T) {
 			} {
 				t.Run("Bare409PageDecodesWhole"+f.name, func(t *testing.T) {
 					resp, raw := h1.do(t, "GET", prefix+"/bare409", map[string]string{"Accept": f.accept, "Accept-Encoding": enc})
-					body := decodeBody(t, resp, raw)
+					body := decodeResponse(t, resp, raw)
 					if resp.StatusCode != 409 || !bytes.Contains(body, []byte(f.must)) {
 						t.Fatalf("got %d, %d bytes (%q): %.300s", resp.StatusCode, len(body), resp.Header.Get("Content-Encoding"), body)
 					}
@@ -248,7 +248,7 @@ func TestCompositionWithCaddysHandlers(t *testing.T) {
 			t.Run("JSON409PassesByteIdenticalAfterDecoding", func(t *testing.T) {
 				for path, want := range map[string]string{"/json409": jsonConflict, "/v7conflict?json=1": v7JSON} {
 					resp, raw := h1.do(t, "GET", prefix+path, map[string]string{"Accept": "application/json", "Accept-Encoding": enc})
-					if body := decodeBody(t, resp, raw); resp.StatusCode != 409 || string(body) != want {
+					if body := decodeResponse(t, resp, raw); resp.StatusCode != 409 || string(body) != want {
 						t.Fatalf("%s: got %d %q", path, resp.StatusCode, body)
 					}
 				}
@@ -268,7 +268,7 @@ func TestCompositionWithCaddysHandlers(t *testing.T) {
 						if resp.StatusCode != 409 || resp.Header.Get("Content-Encoding") != enc {
 							t.Fatalf("the scenario needs encode to compress the response: %d, Content-Encoding %q", resp.StatusCode, resp.Header.Get("Content-Encoding"))
 						}
-						decodeBody(t, resp, raw)
+						decodeResponse(t, resp, raw)
 						if !c.explained && resp.Header.Get("ETag") != `"v7-`+enc+`"` {
 							t.Fatalf("encode was expected to mark the ETag: %q", resp.Header.Get("ETag"))
 						}
@@ -495,7 +495,7 @@ func TestCompositionWithCaddysHandlers(t *testing.T) {
 	})
 
 	t.Run("PHPFastCGI", func(t *testing.T) {
-		startPHPFPM(t, phpDir, phpSock)
+		startPHPFPMIn(t, phpDir, phpSock)
 		t.Run("BarePHP409IsExplained", func(t *testing.T) {
 			resp, body := h1.do(t, "GET", "/php/bare409.php", map[string]string{"Accept": browserAccept})
 			if resp.StatusCode != 409 || !bytes.Contains(body, []byte("<h1>Conflict</h1>")) || resp.ContentLength != int64(len(body)) {
@@ -512,7 +512,7 @@ func TestCompositionWithCaddysHandlers(t *testing.T) {
 }
 
 // decodeBody undoes the Content-Encoding encode chose, if any.
-func decodeBody(t *testing.T, resp *http.Response, raw []byte) []byte {
+func decodeResponse(t *testing.T, resp *http.Response, raw []byte) []byte {
 	t.Helper()
 	switch ce := resp.Header.Get("Content-Encoding"); ce {
 	case "":
@@ -667,11 +667,20 @@ func h2PushPromises(t *testing.T, m *protoMatrix, path string) (status string, p
 
 // phpFPM is Debian's PHP FastCGI process manager, which
 // .ci/install.d/25-php.sh installs.
-const phpFPM = "/usr/sbin/php-fpm8.2"
+// phpFPM is Debian's php-fpm binary, whichever PHP version the release
+// ships (php-fpm8.2 on bookworm).
+var phpFPM = findPHPFPM()
 
-// startPHPFPM runs php-fpm in the foreground with a configuration of its
+func findPHPFPM() string {
+	if m, _ := filepath.Glob("/usr/sbin/php-fpm[0-9]*"); len(m) > 0 {
+		return m[len(m)-1]
+	}
+	return "/usr/sbin/php-fpm"
+}
+
+// startPHPFPMIn runs php-fpm in the foreground with a configuration of its
 // own, listening on sock, until the test ends.
-func startPHPFPM(t *testing.T, dir, sock string) {
+func startPHPFPMIn(t *testing.T, dir, sock string) {
 	t.Helper()
 	if _, err := os.Stat(phpFPM); err != nil {
 		if os.Getenv("CI") != "" {

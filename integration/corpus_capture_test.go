@@ -121,7 +121,7 @@ type corpusCaddyInstance struct {
 func corpusCaddy(t *testing.T, module bool) corpusCaddyInstance {
 	t.Helper()
 	fastcgi := "127.0.0.1:1"
-	if _, skip := lookProgram("/usr/sbin/php-fpm8.2", ""); skip == "" || os.Getenv("CI") != "" {
+	if _, skip := lookProgram(phpFPM, ""); skip == "" || os.Getenv("CI") != "" {
 		fastcgi = needServer(t, "phpfpm").addrs["fastcgi"]
 	}
 	in := startCaddy(t, caddyCorpusSite("http://127.0.0.1:{PORT}", module, fastcgi))

@@ -69,13 +69,29 @@ type instance struct {
 // explain_errors' records, in JSON, to a file of their own.
 func startCaddy(t testing.TB, sites string) *instance {
 	t.Helper()
-	return startCaddyWith(t, "auto_https off", sites)
+	return startCaddyWith(t, caddyOptions{}, sites)
 }
 
-// startCaddyWith is startCaddy with global options of the caller's own in
-// place of "auto_https off"; the port placeholders work in them too.
-func startCaddyWith(t testing.TB, globals, sites string) *instance {
+// caddyOptions are additions to startCaddy's global options; the port
+// placeholders work in them too.
+type caddyOptions struct {
+	// https replaces "auto_https off", e.g. for sites with tls internal
+	https string
+	// global is put inside the global options block, e.g. servers { ... }
+	global string
+	// explainLevel is the level of the explain_errors log; default INFO
+	explainLevel string
+}
+
+// startCaddyWith is startCaddy with global options of the test's own.
+func startCaddyWith(t testing.TB, opts caddyOptions, sites string) *instance {
 	t.Helper()
+	if opts.explainLevel == "" {
+		opts.explainLevel = "INFO"
+	}
+	if opts.https == "" {
+		opts.https = "auto_https off"
+	}
 	dir := t.TempDir()
 	in := &instance{t: t, dir: dir, logFile: filepath.Join(dir, "explain.log"), stderr: new(bytes.Buffer)}
 	in.admin = fmt.Sprintf("127.0.0.1:%d", freePort(t))
@@ -88,6 +104,7 @@ func startCaddyWith(t testing.TB, globals, sites string) *instance {
 	log explain {
 		output file %s
 		format json
+		level %s
 		include http.handlers.explain_errors
 	}
 	log default {
@@ -95,9 +112,10 @@ func startCaddyWith(t testing.TB, globals, sites string) *instance {
 		exclude http.handlers.explain_errors
 		level WARN
 	}
+%s
 }
 %s
-`, in.admin, globals, in.logFile, sites)
+`, in.admin, opts.https, in.logFile, opts.explainLevel, opts.global, sites)
 	cfg = strings.ReplaceAll(cfg, "{PORT}", fmt.Sprint(in.port))
 	cfg = strings.ReplaceAll(cfg, "{PORT2}", fmt.Sprint(freePort(t)))
 	cfg = strings.ReplaceAll(cfg, "{PORT3}", fmt.Sprint(freePort(t)))

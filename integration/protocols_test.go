@@ -52,13 +52,13 @@ func startMatrix(t testing.TB, httpServer, routes string) *protoMatrix {
 	// grace_period: after reverse_proxy aborts a response over HTTP/3,
 	// Caddy's shutdown otherwise waits until it is killed, with or without
 	// the module
-	in := startCaddyWith(t, `auto_https disable_redirects
+	in := startCaddyWith(t, caddyOptions{https: `auto_https disable_redirects
 	skip_install_trust
 	grace_period 1s
 	servers :{PORT} {
 		protocols h1 h2c
-		`+httpServer+`
-	}`, fmt.Sprintf(`
+		` + httpServer + `
+	}`}, fmt.Sprintf(`
 (routes) {
 %s
 }

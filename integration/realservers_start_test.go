@@ -450,7 +450,7 @@ func npmVersion(pkg string) string {
 }
 
 func startPHPFPM() (*realServer, string, error) {
-	bin, skip := lookProgram("/usr/sbin/php-fpm8.2", "php8.2-fpm")
+	bin, skip := lookProgram(phpFPM, "php8.2-fpm")
 	if skip != "" {
 		return nil, skip, nil
 	}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -315,4 +316,99 @@ http://127.0.0.1:{PORT} {
 			t.Fatalf("got %d %q", resp.StatusCode, body)
 		}
 	})
+}
+
+// TestBreakOffWhileHeldGivesWhatPlainCaddyGives: an upstream that promises
+// a bare-looking 409 of 100 bytes and breaks off after 4 makes
+// reverse_proxy flush and abort. Through the module the client gets what
+// it gets from the same Caddy site without the module: the status, the
+// headers and the 4 bytes, then a broken body; the upstream is called
+// once (no client resends a request it got an answer to), over HTTP/1.1
+// with a kept-alive connection and over h2c; and the module writes exactly
+// one record.
+func TestBreakOffWhileHeldGivesWhatPlainCaddyGives(t *testing.T) {
+	var calls sync.Map // path → *int64 calls
+	count := func(path string) *int64 {
+		v, _ := calls.LoadOrStore(path, new(int64))
+		return v.(*int64)
+	}
+	up := upstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		atomic.AddInt64(count(r.URL.Path), 1)
+		if r.URL.Path == "/ok" {
+			io.WriteString(w, "ok")
+			return
+		}
+		c, buf, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer c.Close()
+		buf.WriteString("HTTP/1.1 409 Conflict\r\nContent-Type: text/plain\r\nContent-Length: 100\r\nX-Upstream: yes\r\n\r\nConf")
+		buf.Flush()
+	}))
+	port2 := freePort(t)
+	in := startCaddyWith(t, caddyOptions{global: h2cGlobal}, fmt.Sprintf(`
+http://127.0.0.1:{PORT} {
+	explain_errors
+	reverse_proxy %s
+}
+http://127.0.0.1:%d {
+	reverse_proxy %s
+}`, up, port2, up))
+	sites := []struct{ name, base string }{
+		{"Module", in.base},
+		{"Plain", fmt.Sprintf("http://127.0.0.1:%d", port2)},
+	}
+	type got struct {
+		status       int
+		header, body string
+		broken       bool
+		calls        int64
+	}
+	for _, pc := range protocolClients() {
+		t.Run(pc.name, func(t *testing.T) {
+			var results [2]got
+			for i, site := range sites {
+				// warm the connection, so a resend on it would be possible
+				resp, err := pc.client.Get(site.base + "/ok")
+				if err != nil {
+					t.Fatal(err)
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+
+				path := "/broken-" + pc.name + "-" + site.name
+				req, _ := http.NewRequest("GET", site.base+path, nil)
+				req.Header.Set("Accept", "text/html")
+				resp, err = pc.client.Do(req)
+				if err != nil {
+					t.Fatalf("%s: no response at all: %v", site.name, err)
+				}
+				b, rerr := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				results[i] = got{resp.StatusCode, resp.Header.Get("Content-Type") + "|" + resp.Header.Get("X-Upstream"),
+					string(b), rerr != nil, atomic.LoadInt64(count(path))}
+			}
+			if results[0] != results[1] {
+				t.Fatalf("through the module %+v, without it %+v", results[0], results[1])
+			}
+			if r := results[0]; r.status != 409 || r.body != "Conf" || !r.broken || r.calls != 1 {
+				t.Fatalf("got %+v, want the 409 with its 4 bytes, broken off, from one upstream call", r)
+			}
+		})
+	}
+	recs := in.waitRecords(2)
+	n := 0
+	for _, rec := range recs {
+		if rec["status"] == 409.0 {
+			n++
+			if rec["explained"] != false || rec["error"] == nil {
+				t.Errorf("record: %v", rec)
+			}
+		}
+	}
+	if n != 2 {
+		t.Fatalf("%d records of the two broken 409s, want one each: %v", n, recs)
+	}
 }
