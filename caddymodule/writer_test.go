@@ -118,7 +118,8 @@ func describe(es []observer.LoggedEntry) string {
 	return b.String()
 }
 
-var timeRE = regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ`)
+// the machine-readable time (RFC 3339) and the readable one (ISO 8601, UTC)
+var timeRE = regexp.MustCompile(`\d{4}-\d\d-\d\d(T\d\d:\d\d:\d\dZ| \d\d:\d\d UTC)`)
 
 // expectedPage renders the page the handler should have written, with the
 // time masked.

@@ -429,9 +429,23 @@ func (p *Page) Render(w io.Writer, id string, t time.Time) (int64, error) {
 		n, err := w.Write(b)
 		return int64(n), err
 	}
-	b := p.AppendTo(nil, id, t)
-	n, err := w.Write(b)
-	return int64(n), err
+	var total int64
+	var sb [64]byte
+	for i, part := range p.parts {
+		n, err := w.Write(part)
+		total += int64(n)
+		if err != nil {
+			return total, err
+		}
+		if i < len(p.slots) {
+			n, err = w.Write(appendSlot(sb[:0], p.slots[i], id, t))
+			total += int64(n)
+			if err != nil {
+				return total, err
+			}
+		}
+	}
+	return total, nil
 }
 
 // execute runs the owner's template for one request.
