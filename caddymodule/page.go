@@ -59,7 +59,9 @@ func (w *writer) writePage() {
 			page, _ = w.h.renderer.Builtin(w.status, 0, explain.FormatText, explain.Variant{})
 		}
 	}
-	if body != nil {
+	if body != nil || (enc != explain.Identity && page.EncodedLen(enc, id) >= page.Len(id)) {
+		// a template's page, or one too small to gain from compression
+		// (a short problem+json), goes as it is
 		enc = explain.Identity
 	}
 

@@ -94,6 +94,9 @@ func NegotiateEncoding(acceptEncoding string) Encoding {
 type encodedPage struct {
 	segs    [][]byte
 	segsLen int
+
+	lenOnce sync.Once
+	len36   string // the encoded length with a uuid's 36 bytes of id
 }
 
 var zstdEncoder = sync.OnceValue(func() *zstd.Encoder {
@@ -149,7 +152,7 @@ func (p *Page) EncodedLen(e Encoding, id string) int {
 	if p.tmpl != nil {
 		return -1
 	}
-	if e == Identity {
+	if e == Identity || e >= numEncodings {
 		return p.Len(id)
 	}
 	if !safeID(id) {
@@ -174,8 +177,13 @@ func (p *Page) EncodedLen(e Encoding, id string) int {
 
 // EncodedLenString is strconv.Itoa(p.EncodedLen(e, id)).
 func (p *Page) EncodedLenString(e Encoding, id string) string {
-	if e == Identity {
+	if e == Identity || e >= numEncodings {
 		return p.LenString(id)
+	}
+	if p.tmpl == nil && len(id) == 36 && safeID(id) {
+		ep := p.encoded(e)
+		ep.lenOnce.Do(func() { ep.len36 = strconv.Itoa(p.EncodedLen(e, id)) })
+		return ep.len36
 	}
 	return strconv.Itoa(p.EncodedLen(e, id))
 }
@@ -183,7 +191,7 @@ func (p *Page) EncodedLenString(e Encoding, id string) string {
 // AppendEncoded appends the page for one request in coding e to dst. It
 // is for built-in pages only (EncodedLen >= 0).
 func (p *Page) AppendEncoded(dst []byte, e Encoding, id string, t time.Time) []byte {
-	if e == Identity {
+	if e == Identity || e >= numEncodings {
 		return p.AppendTo(dst, id, t)
 	}
 	if !safeID(id) {

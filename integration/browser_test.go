@@ -63,9 +63,12 @@ func TestBrowser(t *testing.T) {
 		}
 		w.WriteHeader(code)
 	}))
+	// a contact, so the pages have their action row
 	in := startCaddy(t, fmt.Sprintf(`
 http://127.0.0.1:{PORT} {
-	explain_errors
+	explain_errors {
+		contact ops@example.com
+	}
 	reverse_proxy %s
 }`, up))
 
