@@ -29,7 +29,7 @@ const pageCSS = `:root{color-scheme:light dark;--bg:#fbfbfa;--fg:#1d2125;--mu:#4
 	`summary{cursor:pointer;font-weight:600}` +
 	`footer{color:var(--mu);font-size:.9rem;padding:1rem .25rem}` +
 	`footer p{margin:.3rem 0}` +
-	`code{overflow-wrap:anywhere}` +
+	`code{white-space:nowrap;display:inline-block;max-width:100%;overflow-wrap:anywhere}` +
 	`:lang(ja),:lang(zh),:lang(ko){line-break:strict}` +
 	`@media print{html,main{background:#fff;color:#000}main{border:0;padding:0}.b{background:none;color:#000;padding:0;text-decoration:underline}footer{break-inside:avoid;color:#000}a.m::after{content:" " attr(href)}}`
 
