@@ -94,6 +94,29 @@ func testAxe(t *testing.T, browserCtx context.Context, base string) {
 	})); err != nil {
 		t.Fatalf("preparing the tab: %v", err)
 	}
+	// the check is only worth something if it can fail: a control page
+	// with text at 4.5:1 (AA, not AAA), another at 2.8:1, no lang
+	control := upstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, `<!doctype html><html><title>control</title><main><p style="color:#767676;background:#fff">AA only</p><p style="color:#999;background:#fff">too light</p></main></html>`)
+	}))
+	if _, err := chromedp.Run(ctx, chromedp.NavigateResponse("http://"+control+"/")); err != nil {
+		t.Fatal(err)
+	}
+	res, err := chromedp.Run(ctx, chromedp.Evaluate[axeResult](axeJS, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("axe on the control page: %v", err)
+	}
+	seen := map[string]bool{}
+	for _, v := range res.Violations {
+		seen[v.ID] = true
+	}
+	for _, id := range []string{"html-has-lang", "color-contrast", "color-contrast-enhanced"} {
+		if !seen[id] {
+			t.Errorf("axe missed %s on the control page: %+v", id, res.Violations)
+		}
+	}
+
 	codes := append(explain.Codes(), 599)
 	runs, overFold, rtl := 0, 0, 0
 	newTexts := explain.TextFor(409, 0).Heading != ""
