@@ -168,7 +168,7 @@ func TestExplainCommandHTML(t *testing.T) {
 	if out != want.String() {
 		t.Errorf("output is not the built-in HTML page")
 	}
-	for _, s := range []string{"<!doctype html>", `<html lang="en" dir="ltr">`, "<h1>" + heading(502, 0) + "</h1>", template.HTMLEscapeString(explain.TextFor(502, 0).Owner[0]), nilRequestID, "2026-03-04T05:06:07Z"} {
+	for _, s := range []string{"<!doctype html>", `<html lang="en" dir="ltr">`, "<h1>" + template.HTMLEscapeString(heading(502, 0)) + "</h1>", template.HTMLEscapeString(explain.TextFor(502, 0).Owner[0]), nilRequestID, "2026-03-04T05:06:07Z"} {
 		if !strings.Contains(out, s) {
 			t.Errorf("page lacks %q", s)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html/template"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -235,6 +236,11 @@ func heading(code int, l explain.Lang) string {
 		return h
 	}
 	return explain.TextFor(code, l).Title
+}
+
+// headingHTML is heading as it stands in the page's source.
+func headingHTML(code int, l explain.Lang) string {
+	return template.HTMLEscapeString(heading(code, l))
 }
 
 // writeDocShot writes a screenshot into ../docs when

@@ -116,7 +116,7 @@ func TestCommandExplainAll(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Contains(page, []byte("<h1>Conflict</h1>")) || !bytes.Contains(page, []byte(`<html lang="en">`)) {
+	if !bytes.Contains(page, []byte("<h1>"+headingHTML(409, 0)+"</h1>")) || !bytes.Contains(page, []byte(`<html lang="en" dir="ltr">`)) {
 		t.Errorf("en/409.html is not the English 409 page:\n%.300s", page)
 	}
 	txt, err := os.ReadFile(filepath.Join(dir, "en", "409.txt"))

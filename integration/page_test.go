@@ -89,7 +89,7 @@ http://127.0.0.1:{PORT} {
 		}
 		page := string(decodeBody(t, tc.coding, body))
 		de, _ := explain.ParseLang("de")
-		if !strings.Contains(page, "<h1>"+heading(503, de)+"</h1>") || !strings.HasSuffix(page, "</html>\n") {
+		if !strings.Contains(page, "<h1>"+headingHTML(503, de)+"</h1>") || !strings.HasSuffix(page, "</html>\n") {
 			t.Errorf("%s: not the whole German 503 page:\n%.400s", tc.ae, page)
 		}
 		// a 503 to a GET offers to try again, not the way home
@@ -144,7 +144,7 @@ http://127.0.0.1:{PORT} {
 					t.Fatalf("status %d, Content-Length %d for %d bytes", resp.StatusCode, resp.ContentLength, len(body))
 				}
 				page := string(decodeBody(t, resp.Header.Get("Content-Encoding"), body))
-				if !strings.HasPrefix(page, "<!doctype html>") || !strings.Contains(page, "<h1>"+heading(409, 0)+"</h1>") || !strings.HasSuffix(page, "</html>\n") {
+				if !strings.HasPrefix(page, "<!doctype html>") || !strings.Contains(page, "<h1>"+headingHTML(409, 0)+"</h1>") || !strings.HasSuffix(page, "</html>\n") {
 					t.Fatalf("not the whole built-in page:\n%.300s", page)
 				}
 			}
