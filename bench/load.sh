@@ -3,17 +3,26 @@
 #
 # Builds ./cmd/caddy and bench/upstream into a temporary directory, starts
 # the upstream (/ok: a 200 of 1 KiB, /conflict: an empty 409) and one Caddy
-# with four sites, all on loopback:
+# with these sites, all on loopback:
 #
-#   plain    reverse_proxy
-#   explain  explain_errors (its records go to a JSON file) + reverse_proxy
-#   hr       reverse_proxy with handle_response: a fixed page for a 409
-#   nolog    explain_errors { log off } + reverse_proxy: the page, no record
+#   plain      reverse_proxy
+#   explain    explain_errors (its records go to a JSON file) + reverse_proxy
+#   hr         reverse_proxy with handle_response: for a 409, file_server
+#              sends a file holding the explain site's own page (the same
+#              bytes, fetched from it once the sites are up)
+#   nolog      explain_errors { log off } + reverse_proxy: the page, no record
+#   acclog     plain, with Caddy's access log to a file: what one access-log
+#              line costs, against what one conflict record costs
+#   plainenc   encode gzip zstd + reverse_proxy
+#   explainenc encode gzip zstd + explain_errors + reverse_proxy
+#
+# Every log file has roll_disabled: Caddy gzips a rolled file in its own
+# process, which would land on whatever is measured at the time.
 #
 # Every request carries a browser's Accept and Accept-Language, so the
-# explained 409 is the full HTML page (about 6.4 KiB); explain409json asks
-# the explain site for problem+json instead (about 1.3 KiB), which shows
-# how much of the 409's cost is the page's size.
+# explained 409 is the full HTML page; explain409json asks the explain site
+# for problem+json instead. The *enc targets also send a browser's
+# Accept-Encoding (gzip, deflate, br, zstd).
 #
 # and drives each with wrk, in alternating order, ROUNDS rounds of DURATION
 # seconds per target. It prints the median requests/s of each target and
@@ -72,14 +81,19 @@ echo
 echo "-- building"
 (cd "$ROOT" && go build -o "$TMP/caddy" ./cmd/caddy && go build -o "$TMP/upstream" ./bench/upstream)
 
-mapfile -t PORTS < <("$TMP/upstream" -free 5)
+mapfile -t PORTS < <("$TMP/upstream" -free 8)
 UP=${PORTS[0]} P_PLAIN=${PORTS[1]} P_EXPLAIN=${PORTS[2]} P_HR=${PORTS[3]} P_NOLOG=${PORTS[4]}
+P_ACCLOG=${PORTS[5]} P_PLAINENC=${PORTS[6]} P_EXPLAINENC=${PORTS[7]}
 
 "$TMP/upstream" -addr "127.0.0.1:$UP" >"$TMP/upstream.out" 2>&1 &
 PIDS+=($!)
 
-FIXED_PAGE='<!doctype html><html lang="en"><head><meta charset="utf-8"><title>409 Conflict</title></head><body><h1>409 Conflict</h1><p>The request conflicts with the current state of the resource.</p></body></html>'
+# the hr site's page: a stand-in until the explain site's own page is
+# fetched into it below (file_server reads the file per request)
+mkdir -p "$TMP/hr"
+echo '<!doctype html><title>409</title>' >"$TMP/hr/409.html"
 LOG="$TMP/explain.log"
+ACCLOG="$TMP/access.log"
 cat >"$TMP/Caddyfile" <<EOF
 {
 	admin off
@@ -112,10 +126,34 @@ http://127.0.0.1:$P_HR {
 	reverse_proxy 127.0.0.1:$UP {
 		@c status 409
 		handle_response @c {
-			header Content-Type "text/html; charset=utf-8"
-			respond \`$FIXED_PAGE\` 409
+			root * $TMP/hr
+			rewrite * /409.html
+			file_server {
+				status 409
+			}
 		}
 	}
+}
+http://127.0.0.1:$P_ACCLOG {
+	bind 127.0.0.1
+	log {
+		output file $ACCLOG {
+			roll_disabled
+		}
+		format json
+	}
+	reverse_proxy 127.0.0.1:$UP
+}
+http://127.0.0.1:$P_PLAINENC {
+	bind 127.0.0.1
+	encode gzip zstd
+	reverse_proxy 127.0.0.1:$UP
+}
+http://127.0.0.1:$P_EXPLAINENC {
+	bind 127.0.0.1
+	encode gzip zstd
+	explain_errors
+	reverse_proxy 127.0.0.1:$UP
 }
 http://127.0.0.1:$P_NOLOG {
 	bind 127.0.0.1
@@ -133,7 +171,7 @@ CADDY_PID=$!
 PIDS+=("$CADDY_PID")
 
 # wait, at most 20 s, until the upstream and every site answer
-for port in "$UP" "$P_PLAIN" "$P_EXPLAIN" "$P_HR" "$P_NOLOG"; do
+for port in "$UP" "$P_PLAIN" "$P_EXPLAIN" "$P_HR" "$P_NOLOG" "$P_ACCLOG" "$P_PLAINENC" "$P_EXPLAINENC"; do
 	for ((i = 0; ; i++)); do
 		if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$port/ok"; then
 			break
@@ -150,35 +188,47 @@ done
 # the same request headers for every target: a browser's
 ACCEPT='text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8'
 ACCEPT_LANGUAGE='en-US,en;q=0.9'
+ACCEPT_ENCODING='gzip, deflate, br, zstd'
 
-# check NAME URL STATUS MIN_BYTES MAX_BYTES TYPE_PREFIX: one request, to
-# show that each site answers what it is meant to before it is measured
+# check NAME URL STATUS MIN_BYTES MAX_BYTES TYPE_PREFIX [ENCODING]: one
+# request, to show that each site answers what it is meant to before it is
+# measured; with ENCODING, the request accepts a browser's codings and the
+# answer must be in ENCODING
 check() {
-	local got code size ctype
-	got=$(curl -s -o "$TMP/body" -w '%{http_code} %{size_download} %{content_type}' \
-		-H "Accept: $ACCEPT" -H "Accept-Language: $ACCEPT_LANGUAGE" "$2")
+	local got code size ctype enc ae=()
+	[[ -n ${7:-} ]] && ae=(-H "Accept-Encoding: $ACCEPT_ENCODING")
+	got=$(curl -s -o "$TMP/body" -D "$TMP/head" -w '%{http_code} %{size_download} %{content_type}' \
+		-H "Accept: $ACCEPT" -H "Accept-Language: $ACCEPT_LANGUAGE" "${ae[@]}" "$2")
 	read -r code size ctype <<<"$got"
-	if [[ $code != "$3" ]] || ((size < $4 || size > $5)) || [[ ${ctype:-} != "$6"* ]]; then
-		echo "load.sh: $1 $2: got $got, want $3, $4-$5 bytes, type $6" >&2
+	enc=$(awk -F': *' 'tolower($1) == "content-encoding" {gsub(/\r/, "", $2); print $2}' "$TMP/head")
+	if [[ $code != "$3" ]] || ((size < $4 || size > $5)) || [[ ${ctype:-} != "$6"* ]] || [[ $enc != "${7:-}" ]]; then
+		echo "load.sh: $1 $2: got $got, encoding '$enc'; want $3, $4-$5 bytes, type $6, encoding '${7:-}'" >&2
 		exit 1
 	fi
-	printf '  %-14s %s -> %s, %s bytes, %s\n' "$1" "${2#http://127.0.0.1:}" "$code" "$size" "${ctype:-no type}"
+	printf '  %-14s %s -> %s, %s bytes, %s%s\n' "$1" "${2#http://127.0.0.1:}" "$code" "$size" "${ctype:-no type}" "${enc:+, $enc}"
 }
 echo "-- checking the sites"
+# the hr site serves the explain site's page, byte for byte in size (the
+# request id and time differ); this request's record is counted below
+curl -s -o "$TMP/hr/409.html" -H "Accept: $ACCEPT" -H "Accept-Language: $ACCEPT_LANGUAGE" "http://127.0.0.1:$P_EXPLAIN/conflict"
+PAGE_BYTES=$(wc -c <"$TMP/hr/409.html")
 check plain200 "http://127.0.0.1:$P_PLAIN/ok" 200 1024 1024 text/plain
 check explain200 "http://127.0.0.1:$P_EXPLAIN/ok" 200 1024 1024 text/plain
 check plain409 "http://127.0.0.1:$P_PLAIN/conflict" 409 0 0 ""
 check explain409 "http://127.0.0.1:$P_EXPLAIN/conflict" 409 1000 100000 text/html
-check hr409 "http://127.0.0.1:$P_HR/conflict" 409 100 1000 text/html
+check hr409 "http://127.0.0.1:$P_HR/conflict" 409 "$PAGE_BYTES" "$PAGE_BYTES" text/html
 check nolog409 "http://127.0.0.1:$P_NOLOG/conflict" 409 1000 100000 text/html
 ACCEPT_JSON='application/problem+json, application/json;q=0.9'
-ACCEPT=$ACCEPT_JSON check explain409json "http://127.0.0.1:$P_EXPLAIN/conflict" 409 500 100000 application/problem+json
-for ((i = 0; i < 50 && $(wc -l <"$LOG" 2>/dev/null || echo 0) < 2; i++)); do sleep 0.1; done
-if [[ $(wc -l <"$LOG") != 2 ]]; then
-	echo "load.sh: want exactly two records after the checks, have $(wc -l <"$LOG")" >&2
+ACCEPT=$ACCEPT_JSON check explain409json "http://127.0.0.1:$P_EXPLAIN/conflict" 409 200 100000 application/problem+json
+check acclog409 "http://127.0.0.1:$P_ACCLOG/conflict" 409 0 0 ""
+check plainenc409 "http://127.0.0.1:$P_PLAINENC/conflict" 409 0 0 "" ""
+check explainenc409 "http://127.0.0.1:$P_EXPLAINENC/conflict" 409 300 100000 text/html zstd
+for ((i = 0; i < 50 && $(wc -l <"$LOG" 2>/dev/null || echo 0) < 4; i++)); do sleep 0.1; done
+if [[ $(wc -l <"$LOG") != 4 ]]; then
+	echo "load.sh: want exactly four records after the checks, have $(wc -l <"$LOG")" >&2
 	exit 1
 fi
-echo "  two records in the log file (explain409, explain409json), as it should be"
+echo "  four records in the log file (the hr page's fetch, explain409, explain409json, explainenc409), as it should be"
 echo
 
 declare -A URL=(
@@ -189,8 +239,11 @@ declare -A URL=(
 	[hr409]="http://127.0.0.1:$P_HR/conflict"
 	[nolog409]="http://127.0.0.1:$P_NOLOG/conflict"
 	[explain409json]="http://127.0.0.1:$P_EXPLAIN/conflict"
+	[acclog409]="http://127.0.0.1:$P_ACCLOG/conflict"
+	[plainenc409]="http://127.0.0.1:$P_PLAINENC/conflict"
+	[explainenc409]="http://127.0.0.1:$P_EXPLAINENC/conflict"
 )
-TARGETS=(plain200 explain200 plain409 explain409 hr409 nolog409 explain409json)
+TARGETS=(plain200 explain200 plain409 explain409 hr409 nolog409 explain409json acclog409 plainenc409 explainenc409)
 RESULTS="$TMP/results" # lines: round target rps requests cpu-us/request errors
 : >"$RESULTS"
 EXPLAIN409_REQUESTS=0
@@ -202,11 +255,12 @@ caddy_ticks() { awk '{print $14 + $15}' "/proc/$CADDY_PID/stat"; }
 
 # run ROUND TARGET SECONDS: one wrk run; ROUND 0 is the warm-up
 run() {
-	local out rps reqs errs t0 t1 cpu accept=$ACCEPT
+	local out rps reqs errs t0 t1 cpu accept=$ACCEPT ae=()
 	[[ $2 == explain409json ]] && accept=$ACCEPT_JSON
+	[[ $2 == *enc* ]] && ae=(-H "Accept-Encoding: $ACCEPT_ENCODING")
 	t0=$(caddy_ticks)
 	out=$(wrk -t"$THREADS" -c"$CONNS" -d"$3s" --timeout 5s \
-		-H "Accept: $accept" -H "Accept-Language: $ACCEPT_LANGUAGE" "${URL[$2]}")
+		-H "Accept: $accept" -H "Accept-Language: $ACCEPT_LANGUAGE" "${ae[@]}" "${URL[$2]}")
 	t1=$(caddy_ticks)
 	rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
 	reqs=$(awk '/requests in/ {print $1}' <<<"$out")
@@ -217,7 +271,7 @@ run() {
 		exit 1
 	fi
 	cpu=$(awk -v d=$((t1 - t0)) -v hz="$CLK_TCK" -v n="$reqs" 'BEGIN {printf "%.1f", (n > 0 ? d / hz * 1e6 / n : 0)}')
-	if [[ $2 == explain409 || $2 == explain409json ]]; then
+	if [[ $2 == explain409 || $2 == explain409json || $2 == explainenc409 ]]; then
 		EXPLAIN409_REQUESTS=$((EXPLAIN409_REQUESTS + reqs))
 	fi
 	if ((${1} > 0)); then
@@ -261,6 +315,8 @@ r409=$(ratio explain409 plain409)
 rhr=$(ratio explain409 hr409)
 rlog=$(ratio explain409 nolog409)
 rjson=$(ratio explain409json plain409)
+renc=$(ratio explainenc409 plainenc409)
+cenc=$(ratio plainenc409 explainenc409 5)
 # the same from Caddy's CPU time: B's CPU per request over A's is the
 # throughput ratio A/B of a Caddy that has the CPUs to itself
 c200=$(ratio plain200 explain200 5)
@@ -270,17 +326,29 @@ cjson=$(ratio plain409 explain409json 5)
 clog=$(ratio nolog409 explain409 5)
 echo "-- median ratios (per round, then the median)"
 echo "  from requests/s (wrk, with everything on the machine sharing 2 CPUs):"
-printf '  explain 200 / plain 200                       %.3f  (target >= 0.97: %s)\n' "$r200" "$(verdict "$r200" 0.97)"
+printf '  explain 200 / plain 200                       %.3f  (target >= 0.98: %s)\n' "$r200" "$(verdict "$r200" 0.98)"
 printf '  explain 409 page+record / plain empty 409     %.3f  (target >= 0.90: %s)\n' "$r409" "$(verdict "$r409" 0.90)"
-printf '  explain 409 page+record / handle_response 409 %.3f\n' "$rhr"
-printf '  explain 409 problem+json+record / plain 409   %.3f  (the same, with a 1.3 KiB page)\n' "$rjson"
+printf '  the same, both behind encode gzip zstd        %.3f  (target >= 0.85: %s)\n' "$renc" "$(verdict "$renc" 0.85)"
+printf '  explain 409 page+record / handle_response 409 %.3f  (target >= 1.0: %s; the same %s bytes)\n' "$rhr" "$(verdict "$rhr" 1.0)" "$PAGE_BYTES"
+printf '  explain 409 problem+json+record / plain 409   %.3f\n' "$rjson"
 printf '  explain 409 page+record / page, log off       %.3f  (the record to a file costs %.1f%% of 409 throughput)\n' "$rlog" "$(awk -v r="$rlog" 'BEGIN {print (1 - r) * 100}')"
 echo "  from Caddy's CPU time per request (plain's over explain's: the capacity ratio):"
-printf '  explain 200 / plain 200                       %.3f  (target >= 0.97: %s)\n' "$c200" "$(verdict "$c200" 0.97)"
+printf '  explain 200 / plain 200                       %.3f  (target >= 0.98: %s)\n' "$c200" "$(verdict "$c200" 0.98)"
 printf '  explain 409 page+record / plain empty 409     %.3f  (target >= 0.90: %s)\n' "$c409" "$(verdict "$c409" 0.90)"
-printf '  explain 409 page+record / handle_response 409 %.3f\n' "$chr"
+printf '  the same, both behind encode gzip zstd        %.3f  (target >= 0.85: %s)\n' "$cenc" "$(verdict "$cenc" 0.85)"
+printf '  explain 409 page+record / handle_response 409 %.3f  (target >= 1.0: %s)\n' "$chr" "$(verdict "$chr" 1.0)"
 printf '  explain 409 problem+json+record / plain 409   %.3f\n' "$cjson"
 printf '  explain 409 page+record / page, log off       %.3f  (the record to a file costs %.1f%% of 409 capacity)\n' "$clog" "$(awk -v r="$clog" 'BEGIN {print (1 - r) * 100}')"
+# what one conflict record costs (explain409 - nolog409) against what one
+# access-log line costs (acclog409 - plain409), in Caddy CPU per request:
+# medians over rounds of the per-round differences
+diff_of() {
+	awk -v a="$1" -v b="$2" '$2 == a {x[$1] = $5} $2 == b {y[$1] = $5} END {for (r in x) if (r in y) print x[r] - y[r]}' "$RESULTS" | median
+}
+rec_cost=$(diff_of explain409 nolog409)
+acc_cost=$(diff_of acclog409 plain409)
+printf '  one conflict record: %.1f us Caddy CPU; one access-log line: %.1f us  (target: record <= line: %s)\n' \
+	"$rec_cost" "$acc_cost" "$(awk -v r="$rec_cost" -v a="$acc_cost" 'BEGIN {print (r <= a ? "met" : "MISSED")}')"
 echo
 
 # the records: one per 409 of the explain site (the check's, the warm-up's
@@ -289,7 +357,7 @@ echo
 # moment to write the last
 sleep 1
 records=$(wc -l <"$LOG")
-want=$((EXPLAIN409_REQUESTS + 2))
+want=$((EXPLAIN409_REQUESTS + 4))
 bytes=$(wc -c <"$LOG")
 echo "-- the conflict log"
 echo "  records written: $records for $want explained 409s that wrk counted (it leaves up to $CONNS a run uncounted)"

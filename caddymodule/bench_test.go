@@ -358,3 +358,33 @@ func BenchmarkStream409(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkBare409Encoded is BenchmarkBare409's HTML page for a browser
+// that accepts compressed bodies: the page is spliced from its parts
+// compressed once, in zstd or gzip, with the request id and time as raw
+// blocks. "identity" is the same request with no Accept-Encoding.
+func BenchmarkBare409Encoded(b *testing.B) {
+	for _, c := range []struct{ name, ae, ce string }{
+		{"identity", "", ""},
+		{"gzip", "gzip", "gzip"},
+		{"zstd", "gzip, deflate, br, zstd", "zstd"},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			hdr := map[string]string{}
+			for k, v := range benchBrowserHeaders {
+				hdr[k] = v
+			}
+			if c.ae != "" {
+				hdr["Accept-Encoding"] = c.ae
+			}
+			rw := newBenchRW()
+			r := benchRequest(b, http.MethodPut, "http://example.com/conflict", hdr, rw)
+			h := newBenchHandler(b, zap.NewNop())
+			benchCheck(b, h, benchNextBare409, r, rw, 409, "text/html", 500)
+			if got := rw.hdr.Get("Content-Encoding"); got != c.ce {
+				b.Fatalf("Content-Encoding %q, want %q", got, c.ce)
+			}
+			benchRun(b, h, benchNextBare409, r, rw)
+		})
+	}
+}

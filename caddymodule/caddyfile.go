@@ -37,6 +37,8 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    handler_errors on | off
 //	    site_name      <name>
 //	    contact        <url | e-mail address>
+//	    home           <path | url>
+//	    show_owner_notes on | off
 //	    template       <file>
 //	    page           <status> <file>
 //	    note           <status> [<lang>] <text>
@@ -89,15 +91,18 @@ func (m *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			} else {
 				m.Excerpt = &n
 			}
-		case "stock_pages", "handler_errors":
+		case "stock_pages", "handler_errors", "show_owner_notes":
 			on, err := onOffArg(d, name)
 			if err != nil {
 				return err
 			}
-			if name == "stock_pages" {
+			switch name {
+			case "stock_pages":
 				m.StockPages = &on
-			} else {
+			case "handler_errors":
 				m.HandlerErrors = &on
+			default:
+				m.ShowOwnerNotes = on
 			}
 		case "log_rate":
 			v, err := oneArg(d, name)
@@ -122,7 +127,7 @@ func (m *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Errf("explain_errors: log_rate_interval: %q: must be a duration like 10s or 1m", v)
 			}
 			m.LogRateInterval = caddy.Duration(dur)
-		case "site_name", "contact", "template":
+		case "site_name", "contact", "template", "home":
 			v, err := oneArg(d, name)
 			if err != nil {
 				return err
@@ -132,6 +137,8 @@ func (m *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				m.SiteName = v
 			case "contact":
 				m.Contact = v
+			case "home":
+				m.Home = v
 			default:
 				m.Template = v
 			}

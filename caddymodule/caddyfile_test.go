@@ -35,6 +35,8 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 	handler_errors on
 	site_name "Demo shop"
 	contact mailto:ops@example.com
+	home /shop/
+	show_owner_notes on
 	template /etc/caddy/explain.html
 	page 409 /etc/caddy/409.html
 	page 503 /etc/caddy/503.html
@@ -51,6 +53,8 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 			HandlerErrors:   boolp(true),
 			SiteName:        "Demo shop",
 			Contact:         "mailto:ops@example.com",
+			Home:            "/shop/",
+			ShowOwnerNotes:  true,
 			Template:        "/etc/caddy/explain.html",
 			Pages:           map[string]string{"409": "/etc/caddy/409.html", "503": "/etc/caddy/503.html"},
 		}},
@@ -407,6 +411,7 @@ func TestCompileRejectsBadJSONConfig(t *testing.T) {
 		{"BadExplainClass", Handler{Explain: []string{"3xx"}}, "explain"},
 		{"PageForClass", Handler{Pages: map[string]string{"4xx": "/x.html"}}, "4xx"},
 		{"BadContact", Handler{Contact: "javascript:alert(1)"}, "contact"},
+		{"BadHome", Handler{Home: "javascript:alert(1)"}, "home"},
 		{"MissingTemplate", Handler{Template: "/nonexistent/explain.html"}, "/nonexistent/explain.html"},
 		{"BadLogRate", Handler{LogRate: "lots"}, "log_rate"},
 		{"NegativeLogRateInterval", Handler{LogRate: "1/s", LogRateInterval: caddy.Duration(-time.Second)}, "log_rate_interval"},

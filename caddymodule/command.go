@@ -114,7 +114,7 @@ func runExplain(w io.Writer, fl caddycmd.Flags, now time.Time) error {
 		_, err := io.WriteString(w, explain.Owner(code, l))
 		return err
 	}
-	r, err := explain.NewRenderer(explain.Options{})
+	r, err := explain.NewRenderer(explain.Options{ShowOwner: true})
 	if err != nil {
 		return fmt.Errorf("explain: %w", err)
 	}
@@ -162,7 +162,7 @@ var pageFormats = []explain.Format{explain.FormatHTML, explain.FormatJSON, expla
 // writeAllPages writes dir/<lang>/<code>.<ext> for every code, language and
 // format, and dir/index.html. It returns the number of files written.
 func writeAllPages(dir string, now time.Time) (int, error) {
-	r, err := explain.NewRenderer(explain.Options{})
+	r, err := explain.NewRenderer(explain.Options{ShowOwner: true})
 	if err != nil {
 		return 0, fmt.Errorf("explain: %w", err)
 	}

@@ -85,6 +85,15 @@ type Handler struct {
 	// e-mail address. Shown on pages. Optional.
 	Contact string `json:"contact,omitempty"`
 
+	// The link the pages offer as their primary action: a path on this
+	// site ("/shop/") or an http(s) URL. Default: "/".
+	Home string `json:"home,omitempty"`
+
+	// Puts the owner's notes (likely causes and fixes) on the visitor's
+	// page, for a staging site. The log record and `caddy explain` have
+	// them either way. Default: false.
+	ShowOwnerNotes bool `json:"show_owner_notes,omitempty"`
+
 	// The path of an html/template file that replaces the built-in HTML
 	// page for every status. Its data is explain.PageData: .Code, .Reason,
 	// .Text (.Title .Summary .What .Where .Visitor .Owner), .UI, .Lang,
@@ -226,7 +235,8 @@ func (h *Handler) compile() error {
 	}
 	h.handlerErrors = h.HandlerErrors == nil || *h.HandlerErrors
 
-	opts := explain.Options{SiteName: h.SiteName, Contact: h.Contact, Template: h.Template}
+	opts := explain.Options{SiteName: h.SiteName, Contact: h.Contact, Template: h.Template,
+		Home: h.Home, ShowOwner: h.ShowOwnerNotes}
 	for k, file := range h.Pages {
 		code, err := strconv.Atoi(k)
 		if err != nil || code < 400 || code > 599 {

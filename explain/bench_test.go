@@ -8,6 +8,7 @@ package explain_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"fmt"
 	"io"
 	"os"
@@ -15,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/klauspost/compress/zstd"
 
 	"github.com/explainerrors/caddy-explain-errors/explain"
 )
@@ -218,4 +221,62 @@ func BenchmarkKindOf(b *testing.B) {
 			sinkString = strings.Repeat("x", int(k))
 		})
 	}
+}
+
+// BenchmarkRenderEncoded is the English 409 HTML page for one request in
+// each coding: "spliced" from its parts compressed once (what the module
+// sends), and "scratch", the whole page compressed anew as an encode
+// handler in front would (gzip at level 5 with a reused writer, zstd's
+// default level with a reused encoder).
+func BenchmarkRenderEncoded(b *testing.B) {
+	r, err := explain.NewRenderer(explain.Options{SiteName: "Example Shop", Contact: "ops@example.com"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	p, err := r.Page(409, 0, explain.FormatHTML)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("409 HTML: %d bytes; gzip %d, zstd %d spliced", p.Len(benchID), p.EncodedLen(explain.Gzip, benchID), p.EncodedLen(explain.Zstd, benchID))
+	var buf []byte
+	for _, e := range []explain.Encoding{explain.Identity, explain.Gzip, explain.Zstd} {
+		name := e.String()
+		if name == "" {
+			name = "identity"
+		}
+		b.Run("spliced/"+name, func(b *testing.B) {
+			b.ReportAllocs()
+			stop := measureCPU(b)
+			for b.Loop() {
+				buf = p.AppendEncoded(buf[:0], e, benchID, now)
+			}
+			stop()
+		})
+	}
+	b.Run("scratch/gzip", func(b *testing.B) {
+		var out bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&out, 5)
+		b.ReportAllocs()
+		stop := measureCPU(b)
+		for b.Loop() {
+			buf = p.AppendTo(buf[:0], benchID, now)
+			out.Reset()
+			zw.Reset(&out)
+			_, _ = zw.Write(buf)
+			_ = zw.Close()
+		}
+		stop()
+	})
+	b.Run("scratch/zstd", func(b *testing.B) {
+		enc, _ := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1))
+		var out []byte
+		b.ReportAllocs()
+		stop := measureCPU(b)
+		for b.Loop() {
+			buf = p.AppendTo(buf[:0], benchID, now)
+			out = enc.EncodeAll(buf, out[:0])
+		}
+		stop()
+	})
 }

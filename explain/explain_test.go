@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html/template"
 	"io"
 	"os"
 	"path/filepath"
@@ -650,8 +651,13 @@ func TestRenderEveryPage(t *testing.T) {
 				if !strings.Contains(body, testID) {
 					t.Errorf("%s: request id missing", name)
 				}
-				if !strings.Contains(body, "2024-05-06T05:08:09Z") {
-					t.Errorf("%s: time missing or not in UTC", name)
+				// machines get RFC 3339 (HTML's datetime, JSON), readers
+				// ISO 8601 with a space (HTML's text, text/plain), both UTC
+				if f != FormatText && !strings.Contains(body, "2024-05-06T05:08:09Z") {
+					t.Errorf("%s: machine-readable time missing or not in UTC", name)
+				}
+				if f != FormatJSON && !strings.Contains(body, "2024-05-06 05:08 UTC") {
+					t.Errorf("%s: readable time missing or not in UTC", name)
 				}
 				tx := TextFor(code, l)
 				s, _ := Lookup(code)
@@ -681,11 +687,13 @@ func checkHTML(t *testing.T, name, body, tag string, code int, tx Text, p *Page)
 	t.Helper()
 	for _, want := range []string{
 		"<!doctype html>\n",
-		`<html lang="` + tag + `">`,
+		`<html lang="` + tag + `" dir="`,
 		fmt.Sprintf("<title>%d ", code),
-		fmt.Sprintf(" %d · Demo shop</p>", code),
-		`<a href="mailto:ops@example.com">`,
-		"<code>" + testID + "</code>",
+		fmt.Sprintf(" %d · %s</p>", code, template.HTMLEscapeString(tx.Title)),
+		" · Demo shop</p>",
+		`<a class="m" href="mailto:ops@example.com">`,
+		`<code dir="ltr">` + testID + "</code>",
+		`<time datetime="2024-05-06T05:08:09Z">2024-05-06 05:08 UTC</time>`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("%s: HTML lacks %q", name, want)
@@ -727,7 +735,7 @@ func checkProblem(t *testing.T, name string, body []byte, code int, tx Text, s S
 		"type":     s.SpecURL(),
 		"title":    tx.Title,
 		"status":   float64(code),
-		"detail":   tx.What,
+		"detail":   tx.Summary,
 		"instance": "urn:uuid:" + testID,
 	}
 	for k, v := range want {

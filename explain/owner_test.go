@@ -61,7 +61,7 @@ func TestOwnerNoteFollowsThePageLanguage(t *testing.T) {
 		{"NoNoteForOtherStatus", 410, de, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := r.data(tc.code, tc.l, testID, "").Note; got != tc.want {
+			if got := r.data(tc.code, tc.l, Variant{}, testID, "", "").Note; got != tc.want {
 				t.Errorf("Note for %d in %s = %q, want %q", tc.code, tc.l, got, tc.want)
 			}
 		})
@@ -77,7 +77,7 @@ func TestOwnerOverridesReplaceCatalogTexts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	en := r.data(409, 0, testID, "")
+	en := r.data(409, 0, Variant{}, testID, "", "")
 	if en.Text.Heading != "Your order was not saved" || en.UI.Home != "Back to the shop" {
 		t.Errorf("English 409: heading %q, home %q", en.Text.Heading, en.UI.Home)
 	}
@@ -91,15 +91,15 @@ func TestOwnerOverridesReplaceCatalogTexts(t *testing.T) {
 	if TextFor(409, 0).Heading == en.Text.Heading || UIFor(0).Home == "Back to the shop" {
 		t.Error("an override changed the built-in texts for every renderer")
 	}
-	g := r.data(409, de, testID, "")
+	g := r.data(409, de, Variant{}, testID, "", "")
 	if g.Text.Heading != "Ihre Bestellung wurde nicht gespeichert" || g.UI.Home != "Back to the shop" || !strings.HasPrefix(g.Text.What, "XX ") {
 		t.Errorf("German 409: heading %q, home %q, what %q", g.Text.Heading, g.UI.Home, g.Text.What)
 	}
 	// a status without a text of its own takes its class's override
-	if h := r.data(419, de, testID, "").Text.Heading; h != "Das ging nicht" {
+	if h := r.data(419, de, Variant{}, testID, "", "").Text.Heading; h != "Das ging nicht" {
 		t.Errorf("German 419 heading = %q, want the 4xx override", h)
 	}
-	if h := r.data(419, 0, testID, "").Text.Heading; h != TextFor(419, 0).Heading {
+	if h := r.data(419, 0, Variant{}, testID, "", "").Text.Heading; h != TextFor(419, 0).Heading {
 		t.Errorf("English 419 heading = %q, want the built-in one", h)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // Options customize the pages of a Renderer.
@@ -73,9 +74,41 @@ type PageData struct {
 	Note string
 	// Home is the link of the primary action (Options.Home).
 	Home string
+	// Action is the text of the page's one primary action: UI.TryAgain
+	// when Retry is set, else UI.Home ("" when the language has none), and
+	// ActionURL its link: "" (this same address) for trying again, else
+	// Home.
+	Action    string
+	ActionURL template.URL
+	// Retry is set on a 5xx answer to a safe method (GET, HEAD), where
+	// asking again is safe.
+	Retry bool
+	// Wait says how long to wait before trying again, in the page's
+	// language, from the response's Retry-After header (429 and 503), or "".
+	Wait string
+	// ShowOwner is Options.ShowOwner: the owner's notes are on the page.
+	ShowOwner bool
 	// RequestID is the request's id ({http.request.uuid}); Time is when
-	// the page was made, in RFC 3339 (UTC).
-	RequestID, Time string
+	// the page was made, in RFC 3339 (UTC), and Clock the same time for a
+	// reader, as "2006-01-02 15:04 UTC".
+	RequestID, Time, Clock string
+}
+
+// Heading is the page's heading: Text.Heading, or Text.Title when the
+// language has no heading for the status.
+func (d *PageData) Heading() string {
+	if d.Text.Heading != "" {
+		return d.Text.Heading
+	}
+	return d.Text.Title
+}
+
+// Dir is the page's text direction, UI.Dir, "ltr" when unset.
+func (d *PageData) Dir() string {
+	if d.UI != nil && d.UI.Dir == "rtl" {
+		return "rtl"
+	}
+	return "ltr"
 }
 
 // Renderer renders pages and caches everything that does not change from
@@ -83,22 +116,26 @@ type PageData struct {
 type Renderer struct {
 	opts       Options
 	contactURL template.URL
+	home       template.URL
 	custom     *template.Template
 	pages      map[int]*template.Template
 	cache      sync.Map // cacheKey -> *Page
+	builtin    sync.Map // cacheKey -> *Page, when templates replace the pages
 }
 
 type cacheKey struct {
 	code int
 	lang Lang
 	f    Format
+	v    Variant
 }
 
-// NewRenderer checks opts (contact, templates) and returns a Renderer. A
-// template is parsed and executed once with sample data, so an error in it
-// is reported here, naming its file and line, and not at request time.
+// NewRenderer checks opts (contact, home, templates) and returns a
+// Renderer. A template is parsed and executed once with sample data, so an
+// error in it is reported here, naming its file and line, and not at
+// request time.
 func NewRenderer(opts Options) (*Renderer, error) {
-	r := &Renderer{opts: opts}
+	r := &Renderer{opts: opts, home: "/"}
 	if err := checkOwnerWords(opts); err != nil {
 		return nil, err
 	}
@@ -108,6 +145,13 @@ func NewRenderer(opts Options) (*Renderer, error) {
 			return nil, fmt.Errorf("contact %q: %w", opts.Contact, err)
 		}
 		r.contactURL = template.URL(u)
+	}
+	if opts.Home != "" {
+		u, err := homeURL(opts.Home)
+		if err != nil {
+			return nil, fmt.Errorf("home %q: %w", opts.Home, err)
+		}
+		r.home = template.URL(u)
 	}
 	if opts.Template != "" {
 		t, err := parseTemplateFile(opts.Template)
@@ -156,11 +200,28 @@ func parseTemplateFile(file string) (*template.Template, error) {
 // field that does not exist or a failing function shows up now.
 func (r *Renderer) tryTemplate(t *template.Template, code int) error {
 	for i := range langs {
-		if err := t.Execute(io.Discard, r.data(code, Lang(i), "00000000-0000-0000-0000-000000000000", "2006-01-02T15:04:05Z")); err != nil {
+		d := r.data(code, Lang(i), Variant{}, "00000000-0000-0000-0000-000000000000", "2006-01-02T15:04:05Z", "2006-01-02 15:04 UTC")
+		if err := t.Execute(io.Discard, d); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// homeURL checks the primary action's link: a path on this site ("/",
+// "/shop/") or an http(s) URL.
+func homeURL(h string) (string, error) {
+	u, err := url.Parse(h)
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case u.Scheme == "" && u.Host == "" && strings.HasPrefix(h, "/") && !strings.HasPrefix(h, "//"):
+	case (u.Scheme == "http" || u.Scheme == "https") && u.Host != "":
+	default:
+		return "", errors.New("must be a path starting with / or an http(s) URL")
+	}
+	return u.String(), nil
 }
 
 func contactURL(c string) (string, error) {
@@ -187,13 +248,14 @@ func contactURL(c string) (string, error) {
 	return "mailto:" + a.Address, nil
 }
 
-func (r *Renderer) data(code int, l Lang, id, ts string) *PageData {
+func (r *Renderer) data(code int, l Lang, v Variant, id, ts, clock string) *PageData {
 	s, _ := Lookup(code)
-	return &PageData{
+	ui := r.pageUI(l)
+	d := &PageData{
 		Code:       code,
 		Reason:     s.Reason,
 		Text:       r.pageText(code, l),
-		UI:         r.pageUI(l),
+		UI:         ui,
 		Note:       r.pageNote(code, l),
 		Lang:       l.String(),
 		Spec:       s.Spec(),
@@ -201,9 +263,22 @@ func (r *Renderer) data(code int, l Lang, id, ts string) *PageData {
 		SiteName:   r.opts.SiteName,
 		Contact:    r.opts.Contact,
 		ContactURL: r.contactURL,
+		Home:       string(r.home),
+		ShowOwner:  r.opts.ShowOwner,
 		RequestID:  id,
 		Time:       ts,
+		Clock:      clock,
 	}
+	d.Retry = v.Retry
+	if v.Retry && ui.TryAgain != "" {
+		d.Action, d.ActionURL = ui.TryAgain, ""
+	} else {
+		d.Action, d.ActionURL = ui.Home, r.home
+	}
+	if v.Wait > 0 && strings.Contains(ui.RetryAfter, "{wait}") {
+		d.Wait = strings.Replace(ui.RetryAfter, "{wait}", waitWords(v.Wait), 1)
+	}
+	return d
 }
 
 // Page is one status's page in one language and format, split around the
@@ -224,30 +299,48 @@ type Page struct {
 
 	lenOnce sync.Once
 	len36   string
+
+	// the page's static parts compressed once, on first use
+	encOnce [numEncodings]sync.Once
+	enc     [numEncodings]*encodedPage
 }
 
 type slot uint8
 
 const (
-	slotID slot = iota
-	slotTime
+	slotID    slot = iota
+	slotTime       // RFC 3339, for machines
+	slotClock      // "2006-01-02 15:04 UTC", for readers
 )
 
 // Sentinels stand for the per-request values while a page is rendered
 // for the cache. They hold no character any escaper changes.
 const (
-	sentinelID   = "EXPLAINERRORSREQUESTIDx7q"
-	sentinelTime = "EXPLAINERRORSTIMEx7q"
+	sentinelID    = "EXPLAINERRORSREQUESTIDx7q"
+	sentinelTime  = "EXPLAINERRORSTIMEx7q"
+	sentinelClock = "EXPLAINERRORSCLOCKx7q"
 )
 
-// Page returns the page for code in language l and format f, rendering it
-// on first use.
+var sentinels = [...]string{slotID: sentinelID, slotTime: sentinelTime, slotClock: sentinelClock}
+
+// Page returns the page for code in language l and format f with no
+// variant (the link home as the action, no wait), rendering it on first
+// use.
 func (r *Renderer) Page(code int, l Lang, f Format) (*Page, error) {
-	k := cacheKey{code, l, f}
+	return r.PageFor(code, l, f, Variant{})
+}
+
+// PageFor returns the page for code in language l and format f in variant
+// v, rendering it on first use. Pages of 4xx and 5xx statuses are cached;
+// a variant only exists where it applies (see MakeVariant), so the cache
+// holds at most a few thousand pages.
+func (r *Renderer) PageFor(code int, l Lang, f Format, v Variant) (*Page, error) {
+	v = v.normalize(code)
+	k := cacheKey{code, l, f, v}
 	if p, ok := r.cache.Load(k); ok {
 		return p.(*Page), nil
 	}
-	p, err := r.build(code, l, f)
+	p, err := r.build(code, l, f, v)
 	if err != nil {
 		return nil, err
 	}
@@ -259,9 +352,9 @@ func (r *Renderer) Page(code int, l Lang, f Format) (*Page, error) {
 	return p, nil
 }
 
-func (r *Renderer) build(code int, l Lang, f Format) (*Page, error) {
+func (r *Renderer) build(code int, l Lang, f Format, v Variant) (*Page, error) {
 	p := &Page{ContentType: f.ContentType(), ContentLanguage: l.String()}
-	d := r.data(code, l, sentinelID, sentinelTime)
+	d := r.data(code, l, v, sentinelID, sentinelTime, sentinelClock)
 	var buf bytes.Buffer
 	switch f {
 	case FormatHTML:
@@ -291,47 +384,62 @@ func (r *Renderer) build(code int, l Lang, f Format) (*Page, error) {
 // split cuts out at the sentinels.
 func (p *Page) split(b []byte) {
 	for {
-		i := bytes.Index(b, []byte(sentinelID))
-		j := bytes.Index(b, []byte(sentinelTime))
-		if i < 0 && j < 0 {
+		at, which := -1, slot(0)
+		for s, sen := range sentinels {
+			if i := bytes.Index(b, []byte(sen)); i >= 0 && (at < 0 || i < at) {
+				at, which = i, slot(s)
+			}
+		}
+		if at < 0 {
 			p.parts = append(p.parts, b)
 			return
 		}
-		if j < 0 || (i >= 0 && i < j) {
-			p.parts = append(p.parts, b[:i])
-			p.slots = append(p.slots, slotID)
-			b = b[i+len(sentinelID):]
-		} else {
-			p.parts = append(p.parts, b[:j])
-			p.slots = append(p.slots, slotTime)
-			b = b[j+len(sentinelTime):]
-		}
+		p.parts = append(p.parts, b[:at])
+		p.slots = append(p.slots, which)
+		b = b[at+len(sentinels[which]):]
 	}
 }
 
-// TimeFormat is the layout of the time on pages.
-const TimeFormat = "2006-01-02T15:04:05Z"
+// TimeFormat is the layout of the machine-readable time on pages, and
+// ClockFormat that of the time shown to readers: ISO 8601 in UTC, which
+// reads the same in every language.
+const (
+	TimeFormat  = "2006-01-02T15:04:05Z"
+	ClockFormat = "2006-01-02 15:04 UTC"
+)
+
+// MaxTemplateBytes caps what an owner's template may render for one page:
+// a page that grows past it is not sent, and the visitor gets the built-in
+// page instead.
+const MaxTemplateBytes = 256 << 10
+
+// ErrTemplateOutput is the error Render returns, wrapped, when an owner's
+// template renders nothing, more than MaxTemplateBytes, or bytes that are
+// not UTF-8.
+var ErrTemplateOutput = errors.New("template output unusable")
 
 // Render writes the page for one request to w and returns the number of
 // bytes written. id must be a request id of hex digits and dashes, as
 // Caddy's {http.request.uuid} is; anything else is dropped from the page.
+//
+// An owner's template is executed into a buffer first, and nothing is
+// written when it fails, panics, or renders nothing, more than
+// MaxTemplateBytes or invalid UTF-8: the caller can still send another
+// page.
 func (p *Page) Render(w io.Writer, id string, t time.Time) (int64, error) {
 	if !safeID(id) {
 		id = ""
 	}
-	var tb [len(TimeFormat)]byte
-	ts := t.UTC().AppendFormat(tb[:0], TimeFormat)
 	if p.tmpl != nil {
-		d := *p.data
-		d.RequestID, d.Time = id, string(ts)
-		var buf bytes.Buffer
-		if err := p.tmpl.Execute(&buf, &d); err != nil {
+		b, err := p.execute(id, t)
+		if err != nil {
 			return 0, err
 		}
-		n, err := w.Write(buf.Bytes())
+		n, err := w.Write(b)
 		return int64(n), err
 	}
 	var total int64
+	var sb [64]byte
 	for i, part := range p.parts {
 		n, err := w.Write(part)
 		total += int64(n)
@@ -339,11 +447,7 @@ func (p *Page) Render(w io.Writer, id string, t time.Time) (int64, error) {
 			return total, err
 		}
 		if i < len(p.slots) {
-			if p.slots[i] == slotID {
-				n, err = io.WriteString(w, id)
-			} else {
-				n, err = w.Write(ts)
-			}
+			n, err = w.Write(appendSlot(sb[:0], p.slots[i], id, t))
 			total += int64(n)
 			if err != nil {
 				return total, err
@@ -351,6 +455,66 @@ func (p *Page) Render(w io.Writer, id string, t time.Time) (int64, error) {
 		}
 	}
 	return total, nil
+}
+
+// execute runs the owner's template for one request.
+func (p *Page) execute(id string, t time.Time) (out []byte, err error) {
+	d := *p.data
+	d.RequestID = id
+	d.Time = t.UTC().Format(TimeFormat)
+	d.Clock = t.UTC().Format(ClockFormat)
+	buf := &capBuffer{max: MaxTemplateBytes}
+	defer func() {
+		// html/template turns a panic in a called function into an
+		// error; this catches what it lets through
+		if v := recover(); v != nil {
+			out, err = nil, fmt.Errorf("template %s panicked: %v", p.tmpl.Name(), v)
+		}
+	}()
+	if err := p.tmpl.Execute(buf, &d); err != nil {
+		if buf.over {
+			return nil, fmt.Errorf("template %s: %w: more than %d bytes", p.tmpl.Name(), ErrTemplateOutput, MaxTemplateBytes)
+		}
+		return nil, err
+	}
+	switch {
+	case len(bytes.TrimSpace(buf.b)) == 0:
+		return nil, fmt.Errorf("template %s: %w: it rendered nothing", p.tmpl.Name(), ErrTemplateOutput)
+	case !utf8.Valid(buf.b):
+		return nil, fmt.Errorf("template %s: %w: not valid UTF-8", p.tmpl.Name(), ErrTemplateOutput)
+	}
+	return buf.b, nil
+}
+
+// capBuffer is a buffer that refuses to grow past max bytes.
+type capBuffer struct {
+	b    []byte
+	max  int
+	over bool
+}
+
+var errTooLarge = errors.New("too large")
+
+func (c *capBuffer) Write(p []byte) (int, error) {
+	if len(c.b)+len(p) > c.max {
+		c.over = true
+		return 0, errTooLarge
+	}
+	c.b = append(c.b, p...)
+	return len(p), nil
+}
+
+// Execute renders the page for one request into a new slice: for owner
+// templates, which have no length before they run. Built-in pages are
+// appended as AppendTo does.
+func (p *Page) Execute(id string, t time.Time) ([]byte, error) {
+	if !safeID(id) {
+		id = ""
+	}
+	if p.tmpl != nil {
+		return p.execute(id, t)
+	}
+	return p.AppendTo(nil, id, t), nil
 }
 
 // Len returns the length Render writes for the request id id, or -1 when
@@ -372,13 +536,30 @@ func (p *Page) length(idLen int) int {
 		n += len(part)
 	}
 	for _, s := range p.slots {
-		if s == slotID {
-			n += idLen
-		} else {
-			n += len(TimeFormat)
-		}
+		n += slotLen(s, idLen)
 	}
 	return n
+}
+
+func slotLen(s slot, idLen int) int {
+	switch s {
+	case slotID:
+		return idLen
+	case slotTime:
+		return len(TimeFormat)
+	}
+	return len(ClockFormat)
+}
+
+// appendSlot appends one per-request value.
+func appendSlot(dst []byte, s slot, id string, t time.Time) []byte {
+	switch s {
+	case slotID:
+		return append(dst, id...)
+	case slotTime:
+		return t.UTC().AppendFormat(dst, TimeFormat)
+	}
+	return t.UTC().AppendFormat(dst, ClockFormat)
 }
 
 func safeID(id string) bool {
@@ -402,32 +583,39 @@ var idByte = func() (t [256]bool) {
 }()
 
 type problem struct {
-	Type      string   `json:"type"`
-	Title     string   `json:"title"`
-	Status    int      `json:"status"`
-	Detail    string   `json:"detail"`
-	Instance  string   `json:"instance"`
-	RequestID string   `json:"request_id"`
-	Time      string   `json:"time"`
-	Help      []string `json:"help"`
-	Contact   string   `json:"contact,omitempty"`
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail"`
+	// Instance is "urn:uuid:" and the request id: the occurrence, as
+	// RFC 9457, 3.1.5 defines it; the id is not repeated in a member of
+	// its own, which keeps the page within 1 KiB in every language
+	Instance string   `json:"instance"`
+	Time     string   `json:"time"`
+	Help     []string `json:"help,omitempty"`
+	Contact  string   `json:"contact,omitempty"`
 }
 
+// writeProblem writes the RFC 9457 page: detail is the status's one
+// sentence, help the steps for a program's developer (Text.Help), never the
+// visitor's.
 func writeProblem(w io.Writer, d *PageData) error {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	return enc.Encode(problem{
-		Type:      d.SpecURL,
-		Title:     d.Text.Title,
-		Status:    d.Code,
-		Detail:    d.Text.What,
-		Instance:  "urn:uuid:" + d.RequestID,
-		RequestID: d.RequestID,
-		Time:      d.Time,
-		Help:      d.Text.Visitor,
-		Contact:   string(d.ContactURL),
+		Type:     d.SpecURL,
+		Title:    d.Text.Title,
+		Status:   d.Code,
+		Detail:   d.Text.Summary,
+		Instance: "urn:uuid:" + d.RequestID,
+		Time:     d.Time,
+		Help:     d.Text.Help,
+		Contact:  string(d.ContactURL),
 	})
 }
+
+// TextWidth is the column the text/plain page is wrapped at.
+const TextWidth = 76
 
 func writeText(b *bytes.Buffer, d *PageData) {
 	line := func(s ...string) {
@@ -436,28 +624,62 @@ func writeText(b *bytes.Buffer, d *PageData) {
 		}
 		b.WriteByte('\n')
 	}
+	para := func(first, rest, s string) {
+		b.WriteString(wrap(s, TextWidth, first, rest))
+	}
 	head := fmt.Sprintf("%d %s", d.Code, d.Text.Title)
 	if d.SiteName != "" {
 		head += " · " + d.SiteName
 	}
 	line(head)
-	line(strings.Repeat("=", len([]rune(head))))
-	line(d.Text.Summary)
+	line(strings.Repeat("=", min(displayWidth(head), TextWidth)))
+	if h := d.Heading(); h != d.Text.Title {
+		para("", "", h)
+	}
+	if d.Text.Reassure != "" {
+		para("", "", d.Text.Reassure)
+	}
 	line()
-	line(d.UI.WhatHeading)
-	line("  ", d.Text.What)
-	line()
-	line(d.UI.VisitorHeading)
-	for _, v := range d.Text.Visitor {
-		line("  - ", v)
+	para("", "", d.Text.What)
+	if len(d.Text.Visitor) > 0 {
+		line()
+		line(d.UI.VisitorHeading)
+		for _, v := range d.Text.Visitor {
+			para("  - ", "    ", v)
+		}
+	}
+	if d.Wait != "" {
+		line()
+		para("", "", d.Wait)
+	}
+	if d.Action != "" {
+		line()
+		if d.Retry {
+			line(d.Action)
+		} else {
+			line(d.Action, ": ", d.Home)
+		}
+	}
+	if d.Note != "" {
+		line()
+		line(d.UI.SiteNote)
+		para("  ", "  ", d.Note)
+	}
+	if d.ShowOwner {
+		line()
+		line(d.UI.OwnerHeading)
+		para("  ", "  ", d.Text.Where)
+		for _, o := range d.Text.Owner {
+			para("  - ", "    ", o)
+		}
 	}
 	line()
 	line(d.UI.RequestID, ": ", d.RequestID)
-	line(d.UI.Time, ": ", d.Time)
+	line(d.UI.Time, ": ", d.Clock)
 	if d.Contact != "" {
 		line(d.UI.Contact, ": ", string(d.ContactURL))
 	}
-	line(d.UI.QuoteID)
+	para("", "", d.UI.QuoteID)
 }
 
 // Owner returns the owner's explanation of code in language l as plain
@@ -492,11 +714,26 @@ var builtinCSP = func() string {
 		"'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 }()
 
-// Builtin returns the built-in page for code, ignoring the owner's
-// templates: the answer when one of them fails at render time.
-func (r *Renderer) Builtin(code int, l Lang, f Format) (*Page, error) {
-	plain := &Renderer{opts: r.opts, contactURL: r.contactURL}
-	return plain.build(code, l, f)
+// Builtin returns the built-in page for code in variant v, ignoring the
+// owner's templates: the answer when one of them fails at render time.
+func (r *Renderer) Builtin(code int, l Lang, f Format, v Variant) (*Page, error) {
+	k := cacheKey{code, l, f, v.normalize(code)}
+	if r.custom == nil && r.pages == nil {
+		return r.PageFor(code, l, f, v)
+	}
+	if p, ok := r.builtin.Load(k); ok {
+		return p.(*Page), nil
+	}
+	plain := &Renderer{opts: r.opts, contactURL: r.contactURL, home: r.home}
+	p, err := plain.build(code, l, f, k.v)
+	if err != nil {
+		return nil, err
+	}
+	if code >= 400 && code <= 599 {
+		actual, _ := r.builtin.LoadOrStore(k, p)
+		p = actual.(*Page)
+	}
+	return p, nil
 }
 
 // AppendTo appends the page for one request to dst, as Render writes it.
@@ -508,11 +745,7 @@ func (p *Page) AppendTo(dst []byte, id string, t time.Time) []byte {
 	for i, part := range p.parts {
 		dst = append(dst, part...)
 		if i < len(p.slots) {
-			if p.slots[i] == slotID {
-				dst = append(dst, id...)
-			} else {
-				dst = t.UTC().AppendFormat(dst, TimeFormat)
-			}
+			dst = appendSlot(dst, p.slots[i], id, t)
 		}
 	}
 	return dst

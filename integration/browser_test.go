@@ -63,13 +63,16 @@ func TestBrowser(t *testing.T) {
 		}
 		w.WriteHeader(code)
 	}))
+	// a contact, so the pages have their action row
 	in := startCaddy(t, fmt.Sprintf(`
 http://127.0.0.1:{PORT} {
-	explain_errors
+	explain_errors {
+		contact ops@example.com
+	}
 	reverse_proxy %s
 }`, up))
 
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
 	defer cancel()
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
 		chromedp.ExecPath(chromiumPath),
@@ -141,8 +144,8 @@ http://127.0.0.1:{PORT} {
 	})
 
 	for _, code := range []int{409, 412, 423, 502} {
-		want := explain.TextFor(code, 0).Title
-		if code == 409 {
+		want := heading(code, 0)
+		if code == 409 && explain.TextFor(409, 0).Heading == "" {
 			want = "Conflict"
 		}
 		for _, vp := range []viewport{phone, desktop} {
@@ -154,12 +157,11 @@ http://127.0.0.1:{PORT} {
 					checkPage(t, o, code, "en", want)
 					shot := filepath.Join(artifacts, fmt.Sprintf("%d-en-%s-%s.png", code, vp.name, scheme(isDark)))
 					writeFile(t, shot, o.screenshot)
-					if code == 409 && !isDark && vp == desktop && os.Getenv("EXPLAIN_README_SCREENSHOT") != "" {
-						if err := os.MkdirAll("../docs", 0o755); err != nil {
-							t.Fatal(err)
+					if code == 409 {
+						if !isDark && vp == desktop {
+							writeDocShot(t, "page-409.png", o.screenshot)
 						}
-						writeFile(t, "../docs/page-409.png", o.screenshot)
-						t.Log("wrote ../docs/page-409.png")
+						writeDocShot(t, fmt.Sprintf("page-409-%s-%s.png", vp.name, scheme(isDark)), o.screenshot)
 					}
 					if isDark {
 						dark = o
@@ -180,13 +182,34 @@ http://127.0.0.1:{PORT} {
 		if !ok {
 			t.Fatal(`explain.ParseLang("de") failed though Languages() lists de`)
 		}
-		want := explain.TextFor(409, de).Title
+		want := heading(409, de)
 		for _, vp := range []viewport{phone, desktop} {
 			o := visit(t, browserCtx, in.base+"/409", "de-DE,de;q=0.9", false, vp)
 			checkPage(t, o, 409, "de", want)
 			writeFile(t, filepath.Join(artifacts, fmt.Sprintf("409-de-%s-light.png", vp.name)), o.screenshot)
 		}
 	})
+
+	t.Run("RightToLeft", func(t *testing.T) {
+		for li, tag := range explain.Languages() {
+			l := explain.Lang(li)
+			if explain.UIFor(l).Dir != "rtl" {
+				continue
+			}
+			for _, vp := range []viewport{phone, desktop} {
+				o := visit(t, browserCtx, in.base+"/409", tag, false, vp)
+				checkPage(t, o, 409, tag, heading(409, l))
+				writeFile(t, filepath.Join(artifacts, fmt.Sprintf("409-%s-%s-light.png", tag, vp.name)), o.screenshot)
+				writeDocShot(t, fmt.Sprintf("page-409-rtl-%s-%s.png", tag, vp.name), o.screenshot)
+			}
+			return // one right-to-left language is enough for the pictures
+		}
+		t.Skipf("no right-to-left language in explain.Languages() yet: %v", explain.Languages())
+	})
+
+	t.Run("EncodedPagesDecodeInChromium", func(t *testing.T) { testEncodedInChromium(t, browserCtx, up) })
+
+	t.Run("Axe", func(t *testing.T) { testAxe(t, browserCtx, in.base) })
 }
 
 type viewport struct {
@@ -222,6 +245,9 @@ type metrics struct {
 	// colour and the background colours from the element up to <html>.
 	Texts []textColor `json:"texts"`
 	CSP   []string    `json:"csp"`
+	// Last is the text of the footer's last paragraph: there only when
+	// the whole page arrived
+	Last string `json:"last"`
 }
 
 type textColor struct {
@@ -263,6 +289,7 @@ const metricsJS = `(() => {
 		innerWidth: innerWidth,
 		texts: texts,
 		csp: window.__cspViolations || [],
+		last: (document.querySelector('footer p:last-child') || {}).innerText || '',
 	};
 })()`
 

@@ -49,7 +49,7 @@ func TestCommandExplain(t *testing.T) {
 	}
 
 	out, errOut, code = runCaddy(t, "explain", "412", "--format", "json")
-	if code != 0 || !strings.Contains(out, `"status":412`) || !strings.Contains(out, `"request_id":"00000000-0000-0000-0000-000000000000"`) {
+	if code != 0 || !strings.Contains(out, `"status":412`) || !strings.Contains(out, `"instance":"urn:uuid:00000000-0000-0000-0000-000000000000"`) {
 		t.Errorf("caddy explain 412 --format json: exit %d\n%s\n%s", code, out, errOut)
 	}
 
@@ -116,7 +116,7 @@ func TestCommandExplainAll(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Contains(page, []byte("<h1>Conflict</h1>")) || !bytes.Contains(page, []byte(`<html lang="en">`)) {
+	if !bytes.Contains(page, []byte("<h1>"+headingHTML(409, 0)+"</h1>")) || !bytes.Contains(page, []byte(`<html lang="en" dir="ltr">`)) {
 		t.Errorf("en/409.html is not the English 409 page:\n%.300s", page)
 	}
 	txt, err := os.ReadFile(filepath.Join(dir, "en", "409.txt"))

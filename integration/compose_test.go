@@ -555,7 +555,7 @@ func wholePage(t *testing.T, format string, body []byte) {
 		}
 	case "ProblemJSON":
 		var p map[string]any
-		if err := json.Unmarshal(body, &p); err != nil || p["request_id"] == nil {
+		if err := json.Unmarshal(body, &p); err != nil || p["instance"] == nil {
 			t.Fatalf("not a whole problem+json: %v: %s", err, body)
 		}
 	case "Text":

@@ -94,7 +94,7 @@ http://127.0.0.1:{PORT} {
 				if resp.StatusCode < 409 {
 					t.Errorf("status %d", resp.StatusCode)
 				}
-				id := strings.SplitN(strings.SplitN(string(body), `"request_id":"`, 2)[1], `"`, 2)[0]
+				id := strings.SplitN(strings.SplitN(string(body), `"instance":"urn:uuid:`, 2)[1], `"`, 2)[0]
 				ids <- id
 				in.do("GET", "/ok", nil, nil) // a 200 between: no record
 			}(i)

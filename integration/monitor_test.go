@@ -142,9 +142,9 @@ http://:{PORT} {
 	}
 	wantRows := []row{
 		{shop, "PUT", "/orders/:id", 409, 6, "PUT answered 409"},
-		{shop, "PUT", "/docs/:id", 412, 3, `PUT with If-Match "v1" met current ETag "v2"`},
+		{shop, "PUT", "/docs/:id", 412, 3, `PUT with If-Match "v1" met the current ETag "v2"`},
 		// two each: the one seen last comes first
-		{shop, "LOCK", "/files/:id", 423, 2, "LOCK hit a locked resource without a lock token"},
+		{shop, "LOCK", "/files/:id", 423, 2, "LOCK answered 423: the resource already holds a conflicting lock"},
 		{wiki, "PUT", "/orders/:id", 409, 2, "PUT answered 409"},
 	}
 	if len(s.Groups) != len(wantRows) {

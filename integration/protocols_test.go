@@ -443,9 +443,15 @@ func TestProtocolMatrix(t *testing.T) {
 						t.Errorf("HEAD %s: %s %q, GET has %q", path, k, h, g)
 					}
 				}
-				// a length HEAD announces is the length GET sends
+				// a length HEAD announces is the length GET sends, unless
+				// the transport itself says otherwise for the same upstream
+				// answer without the module: quic-go's server announces
+				// Content-Length 0 for a HEAD whose handler set no length
 				if head.ContentLength >= 0 && head.ContentLength != int64(len(body)) {
-					t.Errorf("HEAD %s: Content-Length %d, GET sent %d bytes", path, head.ContentLength, len(body))
+					plainHead, _ := p.do(t, "HEAD", "/plain"+path, hdr)
+					if plainHead.ContentLength != head.ContentLength || get.Header.Get("Content-Length") != "" {
+						t.Errorf("HEAD %s: Content-Length %d, GET sent %d bytes (plain Caddy's HEAD: %d)", path, head.ContentLength, len(body), plainHead.ContentLength)
+					}
 				}
 				if path == "/long503" && string(body) != longChunked503 {
 					t.Errorf("GET %s: the long 503 changed: %q", path, body)

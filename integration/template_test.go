@@ -65,7 +65,7 @@ http://127.0.0.1:{PORT} {
 	reverse_proxy %s
 }`, tricky, up))
 		resp, body := in2.do("GET", "/x", map[string]string{"Accept": browserAccept}, nil)
-		if resp.StatusCode != 409 || !strings.Contains(string(body), "<h1>Conflict</h1>") || resp.ContentLength != int64(len(body)) {
+		if resp.StatusCode != 409 || !strings.Contains(string(body), "<h1>"+headingHTML(409, 0)+"</h1>") || resp.ContentLength != int64(len(body)) {
 			t.Fatalf("fallback page: %d, Content-Length %d:\n%s", resp.StatusCode, resp.ContentLength, body)
 		}
 		found := false
