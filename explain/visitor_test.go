@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/klauspost/compress/zstd"
@@ -312,8 +313,11 @@ func TestTextPageWrappedAt76Columns(t *testing.T) {
 	cols := func(s string) int {
 		n := 0
 		for _, c := range s {
-			switch width.LookupRune(c).Kind() {
-			case width.EastAsianWide, width.EastAsianFullwidth:
+			// combining marks (Arabic and Hebrew vowel signs) and format
+			// characters (the left-to-right mark) take no column of their own
+			switch {
+			case unicode.In(c, unicode.Mn, unicode.Me, unicode.Cf):
+			case width.LookupRune(c).Kind() == width.EastAsianWide, width.LookupRune(c).Kind() == width.EastAsianFullwidth:
 				n += 2
 			default:
 				n++
