@@ -175,8 +175,8 @@ func (w *writer) recordFields(source string, err error) ([]zap.Field, string) {
 	if w.stock != "" {
 		fields = append(fields, zap.String("stock_page", w.stock))
 	}
-	if w.message != "" {
-		fields = append(fields, zap.String("upstream_message", cleanText([]byte(w.message))))
+	if msg := w.upstreamMessage(); msg != "" {
+		fields = append(fields, zap.String("upstream_message", cleanText([]byte(msg))))
 	}
 	hint := explain.Hint(*obs)
 	fields = append(fields,

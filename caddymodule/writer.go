@@ -85,6 +85,11 @@ type writer struct {
 	bodyBytes int64  // body bytes the chain wrote
 	stock     string // the server whose stock page the body is
 	message   string // the application's words inside a stock page
+	// words is a copy of the first bytes of a released page in a server's
+	// layout that carries someone else's words, kept (up to
+	// explain.StockHoldMax) until the words are whole, for the record
+	words     []byte
+	wordsOpen bool
 	explained bool
 	// fromError says the response is a handler's returned error, not
 	// something it wrote
@@ -136,7 +141,8 @@ func (w *writer) reset(h *Handler, rw http.ResponseWriter, r *http.Request) {
 	w.timer, w.ended, w.fired, w.poolable = nil, false, false, true
 	w.state, w.status, w.logged, w.kind, w.gzipped = undecided, 0, false, 0, false
 	w.holdStart = time.Time{}
-	w.held, w.excerpt, w.pagebuf = w.held[:0], w.excerpt[:0], w.pagebuf[:0]
+	w.held, w.excerpt, w.pagebuf, w.words = w.held[:0], w.excerpt[:0], w.pagebuf[:0], w.words[:0]
+	w.wordsOpen = false
 	w.snapshot, w.bodyBytes, w.stock, w.message = nil, 0, "", ""
 	w.explained, w.fromError, w.flushedEarly, w.flushedLen = false, false, false, 0
 	w.facts = facts{}
@@ -155,6 +161,9 @@ func (w *writer) release() {
 	}
 	if cap(w.decoded) > most {
 		w.decoded = nil
+	}
+	if cap(w.words) > most {
+		w.words = nil
 	}
 	if cap(w.pagebuf) > 64<<10 {
 		w.pagebuf = nil
@@ -349,8 +358,49 @@ func (w *writer) keep(p []byte) bool {
 	if w.mayBeStock() {
 		return true
 	}
+	// a server's page with someone else's words in it: the words go into
+	// the record, the page to the client as it came
+	w.noteWords(len(p))
 	w.held = w.held[:n-len(p)]
 	return false
+}
+
+// noteWords keeps the application's words of the held HTML, decoded if
+// gzip, when it is a known server's page that carries them. The words may
+// go on past the bytes held so far: for a body that is not gzip, a copy of
+// what follows is kept (see observe) up to explain.StockHoldMax and read
+// again for the record (see upstreamMessage).
+//
+// The last last bytes of w.held are the write that is being refused: they
+// are copied by observe once they pass.
+func (w *writer) noteWords(last int) {
+	body := w.held
+	if w.gzipped {
+		var ok bool
+		if body, ok = w.gunzip(w.held, w.h.stockMax(), false); !ok {
+			return
+		}
+	}
+	if _, words := explain.StockWords(body); words != "" {
+		w.message = words
+	}
+	if !w.gzipped && w.logged {
+		// the words may still be to come (nginx's layout is only known
+		// at its end): the record reads the page again
+		w.words = append(w.words[:0], body[:len(body)-last]...)
+		w.wordsOpen = true
+	}
+}
+
+// upstreamMessage is the application's words for the record: read again
+// from the copy of the page's first bytes when one was kept.
+func (w *writer) upstreamMessage() string {
+	if w.wordsOpen {
+		if _, words := explain.StockWords(w.words); words != "" {
+			return words
+		}
+	}
+	return w.message
 }
 
 // mayBeStock says whether the held HTML, decoded if gzip, is within
@@ -379,6 +429,9 @@ func (w *writer) excerptCap() int {
 func (w *writer) observe(p []byte) {
 	if c := w.excerptCap(); w.logged && len(w.excerpt) < c {
 		w.excerpt = append(w.excerpt, p[:min(len(p), c-len(w.excerpt))]...)
+	}
+	if w.wordsOpen && len(w.words) < explain.StockHoldMax {
+		w.words = append(w.words, p[:min(len(p), explain.StockHoldMax-len(w.words))]...)
 	}
 	w.bodyBytes += int64(len(p))
 }

@@ -178,3 +178,19 @@ func Judge(in JudgeInput) Verdict {
 	}
 	return Verdict{Why: "typed body"}
 }
+
+// StockWords returns the server and the application's own words (plain
+// text, bounded as Verdict.Message) of b, the first bytes of an HTML body
+// laid out as a known server's stock page that carries someone else's
+// words: the bytes at which MayBeStock turned false for it. It returns
+// "", "" for anything else. Only the first StockHoldMax bytes are read.
+func StockWords(b []byte) (server, message string) {
+	if len(b) > StockHoldMax {
+		b = b[:StockHoldMax]
+	}
+	server, r := judgeStock(b, false)
+	if r.state != stockWords {
+		return "", ""
+	}
+	return server, plainMessage(r.message)
+}

@@ -307,3 +307,33 @@ func TestCorpusREADME(t *testing.T) {
 		t.Fatalf("the table in %s is not the manifest's; run with CORPUS_README_UPDATE=1", p)
 	}
 }
+
+// TestCorpusStockWords: for every page of the corpus in a server's layout
+// that carries the application's words, StockWords reads those words (as
+// the manifest states them); it reads none from a bare stock page.
+func TestCorpusStockWords(t *testing.T) {
+	n := 0
+	for _, e := range loadCorpus(t) {
+		if KindOf(e.header.Get("Content-Type")) != KindHTML {
+			continue
+		}
+		if e.Expected.Bare {
+			if s, m := StockWords(e.body); m != "" {
+				t.Errorf("%s: StockWords of a bare page = %q, %q", e.Name, s, m)
+			}
+			continue
+		}
+		m := e.Expected.Message
+		if m == "" || Judge(JudgeInput{Kind: KindHTML, Typed: true, Body: e.body, Complete: true, BareMax: 512, StockPages: true}).Server == "" {
+			// an application's own page, not a server's layout
+			continue
+		}
+		if _, got := StockWords(e.body); !strings.Contains(got, plainMessage([]byte(m))) {
+			t.Errorf("%s: StockWords of the page = %q, want %q", e.Name, got, m)
+		}
+		n++
+	}
+	if n < 5 {
+		t.Fatalf("only %d pages with the application's words", n)
+	}
+}
