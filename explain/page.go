@@ -35,8 +35,10 @@ const pageCSS = `:root{color-scheme:light dark;--bg:#fbfbfa;--fg:#1d2125;--mu:#4
 
 // builtinHTML is the built-in page. The label (code and reason) comes
 // first, then what happened to the visitor in plain words, the
-// reassurance, what to do and the one primary action, with the contact
-// beside it; the request id and the time close the page.
+// reassurance, the wait, and the one primary action with the contact
+// beside it, so that on a 320 px phone the action is above the fold; then
+// what to do, and what happened in more words; the request id and the
+// time close the page.
 var builtinHTML = template.Must(template.New("page").Parse(`<!doctype html>
 <html lang="{{.Lang}}" dir="{{.Dir}}">
 <head>
@@ -51,14 +53,14 @@ var builtinHTML = template.Must(template.New("page").Parse(`<!doctype html>
 <p class="c">{{.UI.Error}} {{.Code}} · {{.Text.Title}}</p>
 <h1>{{.Heading}}</h1>
 {{with .Text.Reassure}}<p class="r">{{.}}</p>
-{{end}}<p>{{.Text.What}}</p>
-{{with .Text.Visitor}}<h2>{{$.UI.VisitorHeading}}</h2>
+{{end}}{{with .Wait}}<p class="r">{{.}}</p>
+{{end}}{{if or .Action .ContactURL}}<p class="a">{{with .Action}}<a class="b" href="{{$.ActionURL}}">{{.}}</a>{{end}}{{if .ContactURL}}<a class="m" href="{{.ContactURL}}">{{.UI.Contact}}</a>{{end}}</p>
+{{end}}{{with .Text.Visitor}}<h2>{{$.UI.VisitorHeading}}</h2>
 <ul>{{range .}}
 <li>{{.}}</li>{{end}}
 </ul>
-{{end}}{{with .Wait}}<p class="r">{{.}}</p>
-{{end}}{{if or .Action .ContactURL}}<p class="a">{{with .Action}}<a class="b" href="{{$.ActionURL}}">{{.}}</a>{{end}}{{if .ContactURL}}<a class="m" href="{{.ContactURL}}">{{.UI.Contact}}</a>{{end}}</p>
-{{end}}{{with .Note}}<h2>{{$.UI.SiteNote}}</h2>
+{{end}}<p>{{.Text.What}}</p>
+{{with .Note}}<h2>{{$.UI.SiteNote}}</h2>
 <p>{{.}}</p>
 {{end}}{{if .ShowOwner}}<details>
 <summary>{{.UI.OwnerHeading}}</summary>

@@ -228,7 +228,7 @@ func TestCompositionWithCaddysHandlers(t *testing.T) {
 		t.Run("Encode"+enc, func(t *testing.T) {
 			prefix := "/" + enc
 			for _, f := range []struct{ name, accept, must string }{
-				{"HTML", browserAccept, "<h1>Conflict</h1>"},
+				{"HTML", browserAccept, "<h1>"+headingHTML(409, 0)+"</h1>"},
 				{"Text", "*/*", "409 Conflict"},
 				{"ProblemJSON", "application/json", `"status":409`},
 			} {
@@ -297,7 +297,7 @@ func TestCompositionWithCaddysHandlers(t *testing.T) {
 	t.Run("Header", func(t *testing.T) {
 		t.Run("ImmediateAndDeferredReachTheExplainedPage", func(t *testing.T) {
 			resp, body := h1.do(t, "GET", "/hdr/bare409", map[string]string{"Accept": browserAccept})
-			if resp.StatusCode != 409 || !bytes.Contains(body, []byte("<h1>Conflict</h1>")) {
+			if resp.StatusCode != 409 || !bytes.Contains(body, []byte("<h1>"+headingHTML(409, 0)+"</h1>")) {
 				t.Fatalf("got %d: %.200s", resp.StatusCode, body)
 			}
 			if resp.Header.Get("X-Immediate") != "now" || resp.Header.Get("X-Deferred") != "later" || resp.Header.Get("X-Defer-Block") != "later" {
@@ -414,7 +414,7 @@ func TestCompositionWithCaddysHandlers(t *testing.T) {
 		})
 		t.Run("TemplateRenderingNothingIsExplained", func(t *testing.T) {
 			resp, body := h1.do(t, "GET", "/tpl/tplempty409", map[string]string{"Accept": browserAccept})
-			if resp.StatusCode != 409 || !bytes.Contains(body, []byte("<h1>Conflict</h1>")) || resp.ContentLength != int64(len(body)) {
+			if resp.StatusCode != 409 || !bytes.Contains(body, []byte("<h1>"+headingHTML(409, 0)+"</h1>")) || resp.ContentLength != int64(len(body)) {
 				t.Fatalf("got %d, Content-Length %d: %.200q", resp.StatusCode, resp.ContentLength, body)
 			}
 			wholePage(t, "HTML", body)
@@ -498,7 +498,7 @@ func TestCompositionWithCaddysHandlers(t *testing.T) {
 		startPHPFPMIn(t, phpDir, phpSock)
 		t.Run("BarePHP409IsExplained", func(t *testing.T) {
 			resp, body := h1.do(t, "GET", "/php/bare409.php", map[string]string{"Accept": browserAccept})
-			if resp.StatusCode != 409 || !bytes.Contains(body, []byte("<h1>Conflict</h1>")) || resp.ContentLength != int64(len(body)) {
+			if resp.StatusCode != 409 || !bytes.Contains(body, []byte("<h1>"+headingHTML(409, 0)+"</h1>")) || resp.ContentLength != int64(len(body)) {
 				t.Fatalf("got %d %q: %.300s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
 			}
 		})
