@@ -228,7 +228,7 @@ func TestCompositionWithCaddysHandlers(t *testing.T) {
 		t.Run("Encode"+enc, func(t *testing.T) {
 			prefix := "/" + enc
 			for _, f := range []struct{ name, accept, must string }{
-				{"HTML", browserAccept, "<h1>"+headingHTML(409, 0)+"</h1>"},
+				{"HTML", browserAccept, "<h1>" + headingHTML(409, 0) + "</h1>"},
 				{"Text", "*/*", "409 Conflict"},
 				{"ProblemJSON", "application/json", `"status":409`},
 			} {

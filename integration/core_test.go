@@ -137,7 +137,7 @@ http://127.0.0.1:{PORT} {
 	formats := []struct {
 		name, accept, ctype, must string
 	}{
-		{"HTML", browserAccept, "text/html; charset=utf-8", "<h1>"+headingHTML(409, 0)+"</h1>"},
+		{"HTML", browserAccept, "text/html; charset=utf-8", "<h1>" + headingHTML(409, 0) + "</h1>"},
 		{"ProblemJSON", "application/json", "application/problem+json", `"status":409`},
 		{"Text", "*/*", "text/plain; charset=utf-8", "409 Conflict"},
 		{"NoAccept", "", "text/plain; charset=utf-8", "409 Conflict"},

@@ -51,7 +51,7 @@ func TestCaddyfileExampleRunsAsTheREADMESays(t *testing.T) {
 		ctype, has  string
 	}{
 		{"http://localhost:8080/bare-conflict", "*/*", 409, "text/plain; charset=utf-8", "409 Conflict · Demo shop"},
-		{"http://localhost:8080/bare-conflict", browserAccept, 409, "text/html; charset=utf-8", "<h1>"+headingHTML(409, 0)+"</h1>"},
+		{"http://localhost:8080/bare-conflict", browserAccept, 409, "text/html; charset=utf-8", "<h1>" + headingHTML(409, 0) + "</h1>"},
 		{"http://localhost:8080/text-conflict", "application/json", 409, "application/problem+json", `"status":409`},
 		{"http://localhost:8080/json-conflict", "*/*", 409, "application/json", `{"error":"version_conflict","current_version":"v7"}`},
 		{"http://localhost:8080/precondition", "*/*", 412, "text/plain; charset=utf-8", "412 Precondition Failed"},
