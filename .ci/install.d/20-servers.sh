@@ -13,6 +13,12 @@ if [ -n "$servers_missing" ]; then
 	apt_install $servers_missing
 fi
 (cd testdata/corpus/node && npm ci --no-audit --no-fund --ignore-scripts)
-nginx -v 2>&1; apache2 -v | head -1; lighttpd -v; haproxy -v | head -1; varnishd -V 2>&1 | head -1
-"$(compgen -G '/usr/sbin/php-fpm[0-9]*' | sort | tail -1)" -v | head -1
-/usr/share/tomcat10/bin/version.sh 2>/dev/null | grep 'Server number'; node --version
+# the versions, for the log (sed reads to the end: no SIGPIPE under pipefail)
+nginx -v 2>&1
+apache2 -v | sed -n 1p
+lighttpd -v
+haproxy -v | sed -n 1p
+varnishd -V 2>&1 | sed -n 1p
+"$(compgen -G '/usr/sbin/php-fpm[0-9]*' | sort | tail -1)" -v | sed -n 1p
+/usr/share/tomcat10/bin/version.sh 2>/dev/null | sed -n '/Server number/p'
+node --version
