@@ -99,9 +99,6 @@ func buildLang(src, c *catalog.Catalog) (lang, error) {
 		return lang{}, fmt.Errorf("%s: file name %q is not a BCP 47 tag: %v", c.File, c.Tag, err)
 	}
 	get := func(key string) string {
-		if catalog.SourceOnly(key) {
-			return src.Items[key].Text
-		}
 		if it, ok := c.Items[key]; ok {
 			return it.Text
 		}

@@ -110,9 +110,10 @@ func TestHashIsShortSHA256(t *testing.T) {
 	}
 }
 
-// TestOwnerListsAreSourceOnly: a translation carries no [NNN.owner] items
-// (they count as extra), and lacking them is not missing.
-func TestOwnerListsAreSourceOnly(t *testing.T) {
+// TestOwnerListsAreOptional: a translation may leave the owner's lists
+// out (English is shown), and what it has of them is checked like any
+// other item.
+func TestOwnerListsAreOptional(t *testing.T) {
 	src, err := Parse("en.toml", []byte("[ui]\nname = \"English\"\n\n[409]\ntitle = \"Conflict\"\n\n[409.owner]\nlog = \"Read the log.\"\n"))
 	if err != nil {
 		t.Fatal(err)
@@ -125,12 +126,13 @@ func TestOwnerListsAreSourceOnly(t *testing.T) {
 	if st := Check(src, without); !st.OK() {
 		t.Errorf("a translation without owner items: %+v, want OK", st)
 	}
-	with, err := Parse("fr.toml", []byte("[ui]\nname = { text = \"Français\", hash = \""+Hash("English")+"\" }\n\n[409]\ntitle = { text = \"Conflit\", hash = \""+h+"\" }\n\n[409.owner]\nlog = { text = \"Lisez le journal.\", hash = \""+Hash("Read the log.")+"\" }\n"))
+	stale, err := Parse("fr.toml", []byte("[ui]\nname = { text = \"Français\", hash = \""+Hash("English")+"\" }\n\n[409]\ntitle = { text = \"Conflit\", hash = \""+h+"\" }\n\n[409.owner]\nlog = { text = \"Lisez le journal.\", hash = \"00000000\" }\nold = { text = \"Ancien.\", hash = \"00000000\" }\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st := Check(src, with); len(st.Extra) != 1 || st.Extra[0] != "409.owner.log" {
-		t.Errorf("a translation with an owner item: extra %v, want [409.owner.log]", st.Extra)
+	st := Check(src, stale)
+	if len(st.Stale) != 1 || st.Stale[0] != "409.owner.log" || len(st.Extra) != 1 || st.Extra[0] != "409.owner.old" {
+		t.Errorf("a translation with a stale and an extra owner item: %+v", st)
 	}
 	if src.Translatable() != 2 {
 		t.Errorf("Translatable() = %d, want 2 (ui.name, 409.title)", src.Translatable())
