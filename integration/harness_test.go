@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -61,7 +62,7 @@ type instance struct {
 	port    int    // the port of the first site, {PORT} in the Caddyfile
 	base    string // http://127.0.0.1:port
 	logFile string // explain_errors' records, one JSON object a line
-	stderr  *bytes.Buffer
+	stderr  *syncBuffer
 }
 
 // startCaddy runs Caddy with sites, a Caddyfile fragment in which {PORT},
@@ -93,7 +94,7 @@ func startCaddyWith(t testing.TB, opts caddyOptions, sites string) *instance {
 		opts.https = "auto_https off"
 	}
 	dir := t.TempDir()
-	in := &instance{t: t, dir: dir, logFile: filepath.Join(dir, "explain.log"), stderr: new(bytes.Buffer)}
+	in := &instance{t: t, dir: dir, logFile: filepath.Join(dir, "explain.log"), stderr: new(syncBuffer)}
 	in.admin = fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	in.port = freePort(t)
 	in.base = fmt.Sprintf("http://127.0.0.1:%d", in.port)
@@ -262,4 +263,23 @@ func upstream(t testing.TB, h http.Handler) string {
 	go func() { _ = srv.Serve(l) }()
 	t.Cleanup(func() { srv.Close() })
 	return l.Addr().String()
+}
+
+// syncBuffer is Caddy's output: written by the process's copying
+// goroutine while a test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
