@@ -57,7 +57,18 @@ func main() {
 		} else if !st.OK() {
 			state = "served, needs work"
 		}
-		fmt.Printf("%-8s %4d missing %4d stale %4d extra  of %d  %s\n", c.Tag, len(st.Missing), len(st.Stale), len(st.Extra), src.Translatable(), state)
+		// the optional items (the owner's lists) a translation has, of the
+		// source's: English is shown for the others
+		optional, have := 0, 0
+		for _, k := range src.Keys {
+			if catalog.Optional(k) {
+				optional++
+				if _, ok := c.Items[k]; ok {
+					have++
+				}
+			}
+		}
+		fmt.Printf("%-8s %4d missing %4d stale %4d extra  of %d  owner lists %d/%d  %s\n", c.Tag, len(st.Missing), len(st.Stale), len(st.Extra), src.Translatable(), have, optional, state)
 	}
 	if *lang != "" && !found {
 		// a new language: its whole work list, to start the file with
