@@ -289,26 +289,11 @@ func (s Status) Complete() bool { return len(s.Missing) == 0 }
 // OK reports whether nothing is missing, stale or extra.
 func (s Status) OK() bool { return len(s.Missing)+len(s.Stale)+len(s.Extra) == 0 }
 
-// Optional reports whether a translation may leave the item at key out:
-// the owner's lists ([409.owner]) are the site owner's technical
-// reference, shown by `caddy explain` and on staging pages, never to
-// visitors; where a translation lacks an item of them, the English one is
-// shown. An optional item a translation has is checked like any other
-// (stale, extra).
-func Optional(key string) bool {
-	_, rest, ok := strings.Cut(key, ".")
-	return ok && strings.HasPrefix(rest, "owner.")
-}
-
-// Check compares a translation with the source. An Optional item the
-// translation lacks is not missing.
+// Check compares a translation with the source.
 func Check(src, tr *Catalog) Status {
 	st := Status{Tag: tr.Tag}
 	for _, k := range src.Keys {
 		it, ok := tr.Items[k]
-		if !ok && Optional(k) {
-			continue
-		}
 		if !ok || strings.TrimSpace(it.Text) == "" {
 			// an empty text is a line pasted from catalogcheck and not
 			// filled in yet
@@ -325,16 +310,4 @@ func Check(src, tr *Catalog) Status {
 		}
 	}
 	return st
-}
-
-// Translatable returns how many of c's items a translation must carry:
-// all but the Optional ones.
-func (c *Catalog) Translatable() int {
-	n := 0
-	for _, k := range c.Keys {
-		if !Optional(k) {
-			n++
-		}
-	}
-	return n
 }

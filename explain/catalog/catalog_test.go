@@ -27,7 +27,7 @@ func TestParity(t *testing.T) {
 				keys []string
 			}{{"missing", st.Missing}, {"stale", st.Stale}, {"extra", st.Extra}} {
 				if len(l.keys) > 0 {
-					t.Errorf("%s: %d of %d items %s, first: %s", c.File, len(l.keys), src.Translatable(), l.what, strings.Join(first(l.keys, 5), ", "))
+					t.Errorf("%s: %d of %d items %s, first: %s", c.File, len(l.keys), len(src.Keys), l.what, strings.Join(first(l.keys, 5), ", "))
 				}
 			}
 		})
@@ -107,34 +107,5 @@ func TestHashIsShortSHA256(t *testing.T) {
 	// printf 'Conflict' | sha256sum gives 014659ab9d98c8fe...
 	if got := Hash("Conflict"); got != "014659ab" {
 		t.Errorf("Hash(\"Conflict\") = %q, want 014659ab", got)
-	}
-}
-
-// TestOwnerListsAreOptional: a translation may leave the owner's lists
-// out (English is shown), and what it has of them is checked like any
-// other item.
-func TestOwnerListsAreOptional(t *testing.T) {
-	src, err := Parse("en.toml", []byte("[ui]\nname = \"English\"\n\n[409]\ntitle = \"Conflict\"\n\n[409.owner]\nlog = \"Read the log.\"\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := Hash("Conflict")
-	without, err := Parse("de.toml", []byte("[ui]\nname = { text = \"Deutsch\", hash = \""+Hash("English")+"\" }\n\n[409]\ntitle = { text = \"Konflikt\", hash = \""+h+"\" }\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st := Check(src, without); !st.OK() {
-		t.Errorf("a translation without owner items: %+v, want OK", st)
-	}
-	stale, err := Parse("fr.toml", []byte("[ui]\nname = { text = \"Français\", hash = \""+Hash("English")+"\" }\n\n[409]\ntitle = { text = \"Conflit\", hash = \""+h+"\" }\n\n[409.owner]\nlog = { text = \"Lisez le journal.\", hash = \"00000000\" }\nold = { text = \"Ancien.\", hash = \"00000000\" }\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := Check(src, stale)
-	if len(st.Stale) != 1 || st.Stale[0] != "409.owner.log" || len(st.Extra) != 1 || st.Extra[0] != "409.owner.old" {
-		t.Errorf("a translation with a stale and an extra owner item: %+v", st)
-	}
-	if src.Translatable() != 2 {
-		t.Errorf("Translatable() = %d, want 2 (ui.name, 409.title)", src.Translatable())
 	}
 }

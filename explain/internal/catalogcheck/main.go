@@ -57,18 +57,7 @@ func main() {
 		} else if !st.OK() {
 			state = "served, needs work"
 		}
-		// the optional items (the owner's lists) a translation has, of the
-		// source's: English is shown for the others
-		optional, have := 0, 0
-		for _, k := range src.Keys {
-			if catalog.Optional(k) {
-				optional++
-				if _, ok := c.Items[k]; ok {
-					have++
-				}
-			}
-		}
-		fmt.Printf("%-8s %4d missing %4d stale %4d extra  of %d  owner lists %d/%d  %s\n", c.Tag, len(st.Missing), len(st.Stale), len(st.Extra), src.Translatable(), have, optional, state)
+		fmt.Printf("%-8s %4d missing %4d stale %4d extra  of %d  %s\n", c.Tag, len(st.Missing), len(st.Stale), len(st.Extra), len(src.Keys), state)
 	}
 	if *lang != "" && !found {
 		// a new language: its whole work list, to start the file with
@@ -120,7 +109,7 @@ func load(dir string) ([]*catalog.Catalog, error) {
 // details prints a language's work list as TOML to paste, in the source's
 // order, under the table headers the items belong in.
 func details(src, c *catalog.Catalog, st catalog.Status) {
-	fmt.Printf("# %s: %d missing, %d stale, %d extra of %d items\n", c.File, len(st.Missing), len(st.Stale), len(st.Extra), src.Translatable())
+	fmt.Printf("# %s: %d missing, %d stale, %d extra of %d items\n", c.File, len(st.Missing), len(st.Stale), len(st.Extra), len(src.Keys))
 	todo := map[string]string{}
 	for _, k := range st.Missing {
 		todo[k] = "missing"
