@@ -50,6 +50,7 @@ func matchLanguage(acceptLanguage string) Lang {
 // the matcher. wellFormed reports whether every entry parsed, as the
 // cache's admission test.
 func matchLanguageChecked(acceptLanguage string) (l Lang, wellFormed bool) {
+	loaded()
 	s, cut := boundList(acceptLanguage, MaxAcceptLanguageBytes)
 	wellFormed = !cut
 	type entry struct {

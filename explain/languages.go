@@ -1,6 +1,8 @@
 package explain
 
 import (
+	"sync"
+
 	"golang.org/x/text/language"
 
 	"github.com/explainerrors/caddy-explain-errors/explain/catalog"
@@ -17,23 +19,34 @@ type lang struct {
 
 // langs lists the languages in the order the matcher prefers them when a
 // visitor's Accept-Language names none of them: English first. They come
-// from the catalogs in explain/catalog (see texts.go).
-var langs = loadLangs()
-
+// from the catalogs in explain/catalog (see texts.go), read on first use by
+// loaded: parsing 23 catalogs takes a few hundred milliseconds and some
+// megabytes, which a caddy command that serves no page (caddy version,
+// caddy reload) should not pay.
 var (
-	langTags = func() []language.Tag {
-		tags := make([]language.Tag, len(langs))
-		for i, l := range langs {
-			tags[i] = l.tag
-		}
-		return tags
-	}()
-	langMatcher = language.NewMatcher(langTags)
+	langs       []lang
+	langTags    []language.Tag
+	langMatcher language.Matcher
+	langsOnce   sync.Once
 )
+
+// loaded reads the catalogs, once. Every function that reaches langs,
+// langTags, langMatcher or the catalogs calls it first.
+func loaded() {
+	langsOnce.Do(func() {
+		langs = loadLangs()
+		langTags = make([]language.Tag, len(langs))
+		for i, l := range langs {
+			langTags[i] = l.tag
+		}
+		langMatcher = language.NewMatcher(langTags)
+	})
+}
 
 // Languages returns the BCP 47 tags of every language the pages are
 // written in, English first.
 func Languages() []string {
+	loaded()
 	out := make([]string, len(langs))
 	for i, l := range langs {
 		out[i] = l.tag.String()
@@ -46,7 +59,7 @@ func Languages() []string {
 type Lang int
 
 // String returns the language's BCP 47 tag.
-func (l Lang) String() string { return langs[l].tag.String() }
+func (l Lang) String() string { loaded(); return langs[l].tag.String() }
 
 // MatchLanguage picks the best of Languages for an Accept-Language header
 // value with golang.org/x/text/language. A missing, malformed or
@@ -62,6 +75,7 @@ func MatchLanguage(acceptLanguage string) Lang {
 // matched the same way as an Accept-Language header. ok is false when the
 // tag names no language the pages are written in.
 func ParseLang(tag string) (l Lang, ok bool) {
+	loaded()
 	t, err := language.Parse(tag)
 	if err != nil {
 		return 0, false
@@ -76,6 +90,7 @@ func ParseLang(tag string) (l Lang, ok bool) {
 // TextFor returns the text for code in language l: the status's own text,
 // or its class's when the code has none of its own.
 func TextFor(code int, l Lang) Text {
+	loaded()
 	texts := langs[l].texts
 	if t, ok := texts[code]; ok {
 		return t
@@ -87,4 +102,4 @@ func TextFor(code int, l Lang) Text {
 }
 
 // UIFor returns the page words in language l.
-func UIFor(l Lang) *UI { return langs[l].ui }
+func UIFor(l Lang) *UI { loaded(); return langs[l].ui }

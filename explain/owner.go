@@ -29,6 +29,7 @@ type OwnerCatalog struct {
 // An override may be "" only for reassure (no reassurance) and for a list
 // item (the item is left out).
 func ParseOwnerCatalog(file string, data []byte) (*OwnerCatalog, error) {
+	loaded()
 	c, err := catalog.Parse(file, data)
 	if err != nil {
 		return nil, err
@@ -63,6 +64,7 @@ func noteKey(k string) (int, bool) {
 
 // checkOverride checks one override against the source catalog.
 func checkOverride(key, text string) error {
+	loaded()
 	if _, ok := sourceCatalog.Items[key]; !ok {
 		return fmt.Errorf("%s: not a key of the built-in catalog (explain/catalog/en.toml)%s", key, hintKey(key))
 	}
@@ -148,6 +150,7 @@ func checkOwnerWords(o Options) error {
 // checkTag accepts "" (every language) and the served tags as
 // CanonicalTag gives them.
 func checkTag(tag string) error {
+	loaded()
 	if tag == "" {
 		return nil
 	}
@@ -164,6 +167,7 @@ func checkTag(tag string) error {
 // Languages lists it ("de-AT" gives "de", "zh-TW" "zh-Hant"); ok is false
 // when the tag is malformed or names no served language.
 func CanonicalTag(tag string) (string, bool) {
+	loaded()
 	l, ok := ParseLang(tag)
 	if !ok {
 		return "", false

@@ -135,6 +135,7 @@ type cacheKey struct {
 // error in it is reported here, naming its file and line, and not at
 // request time.
 func NewRenderer(opts Options) (*Renderer, error) {
+	loaded()
 	r := &Renderer{opts: opts, home: "/"}
 	if err := checkOwnerWords(opts); err != nil {
 		return nil, err
