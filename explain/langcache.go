@@ -23,8 +23,8 @@ const (
 	MaxAcceptLanguageBytes   = 512
 	MaxAcceptLanguageEntries = 16 // empty members count too
 	maxLangTagBytes          = 35 // the longest tag RFC 5646, 4.4.1 asks implementations to keep
-	maxLangParses            = 4
-	maxLangMatch             = 4
+	maxLangParses            = 3
+	maxLangMatch             = 3
 )
 
 // Cache sizes: values are admitted on probation; one that is asked for
