@@ -116,7 +116,12 @@ func (w *writer) record(err error) {
 		m.conflicts.WithLabelValues(serverName(w.r), statusLabel(w.status), source).Inc()
 	}
 	// the monitor counts every record, also those log_rate leaves out;
-	// the fields are built once for both
+	// the fields are built once for both, and not at all when neither
+	// would read them
+	if w.h.monitor == nil && !w.h.logger.Core().Enabled(zap.WarnLevel) {
+		w.allow()
+		return
+	}
 	fields, hint := w.recordFields(source, err)
 	w.monitorAdd(fields, hint)
 	if !w.allow() {
