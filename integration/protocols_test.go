@@ -489,17 +489,25 @@ func TestProtocolMatrix(t *testing.T) {
 			plain := get("/plain/breaks409?" + plainQ)
 			got := get("/breaks409?" + moduleQ)
 			switch {
-			case plain.status == 0 && p.name == "h3":
-				// over QUIC, reverse_proxy's flush and abort become a
-				// stream reset that may overtake the flushed bytes, and
-				// quic-go's client then drops them: plain Caddy gave an
-				// error without a status. Which of the two arrives first
-				// is the transport's race, so the module may give the
-				// same, or what the abort promises over TCP: the status,
-				// the 4 bytes, then the error. Never a whole response.
-				if got.err == nil || got.status != 0 && (got.status != 409 || got.body != "part") {
-					t.Errorf("module gave %d %q, %v; plain Caddy gave no response: %v", got.status, got.body, got.err, plain.err)
+			case p.name == "h3":
+				// Over QUIC, a flush followed by an abort is a race of the
+				// transport's: quic-go's server resets the stream the moment
+				// the handler panics (CancelWrite in http3's server_conn.go)
+				// and drops what its send loop has not yet packed, so plain
+				// Caddy gives either the status and the 4 bytes then the
+				// error, or the error alone, from one run to the next; CI
+				// saw each of the two sides of it lose while the other won.
+				// What holds for both, every time: never a whole response,
+				// and if a status came, the 4 bytes with it.
+				for _, s := range []struct {
+					who string
+					got seen
+				}{{"plain Caddy", plain}, {"the module", got}} {
+					if s.got.err == nil || s.got.status != 0 && (s.got.status != 409 || s.got.body != "part") {
+						t.Errorf("%s gave %d %q, %v: want an error, after at most the 409 and its 4 bytes", s.who, s.got.status, s.got.body, s.got.err)
+					}
 				}
+				t.Logf("module: %d %q, %v", got.status, got.body, got.err)
 			case plain.status != 409 || plain.body != "part" || plain.err == nil:
 				t.Fatalf("plain Caddy gave %d %q, %v: the scenario assumes 409, the 4 bytes, then an error", plain.status, plain.body, plain.err)
 			case got.status != plain.status || got.body != plain.body || got.err == nil:
