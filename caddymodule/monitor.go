@@ -2,8 +2,10 @@ package caddymodule
 
 import (
 	"container/list"
+	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
@@ -143,8 +146,17 @@ func (m *Handler) parseMonitorOption(d *caddyfile.Dispenser, name string) error 
 type monitorRecord struct {
 	at     time.Time
 	status int
-	host   string // as the request named it, lowercased
-	data   []byte // the JSON object
+	host   string         // as the request named it, lowercased
+	data   []byte         // the JSON object, or
+	lazy   *pendingRecord // what it is encoded from when it is asked for
+}
+
+// json returns the record's JSON object.
+func (r monitorRecord) json() []byte {
+	if r.lazy != nil {
+		return r.lazy.encode()
+	}
+	return r.data
 }
 
 type groupKey struct {
@@ -266,15 +278,20 @@ func (m *monitor) evictOne() {
 
 // add counts one conflict, seen at at, in its group and keeps its record.
 func (m *monitor) add(at time.Time, key groupKey, hint string, data []byte) {
+	m.put(key, hint, monitorRecord{at: at, status: key.status, host: key.host, data: data})
+}
+
+// put counts the conflict rec records in its group and keeps rec.
+func (m *monitor) put(key groupKey, hint string, rec monitorRecord) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.total++
-	g := m.group(key, at)
-	g.count(at, hint)
+	g := m.group(key, rec.at)
+	g.count(rec.at, hint)
 	if len(m.ring) == 0 {
 		return
 	}
-	m.ring[m.next] = monitorRecord{at: at, status: key.status, host: key.host, data: data}
+	m.ring[m.next] = rec
 	m.next = (m.next + 1) % len(m.ring)
 	m.held = min(m.held+1, len(m.ring))
 }
@@ -405,19 +422,24 @@ func (f *filter) wantStatus(code int) bool {
 }
 
 // recent returns the JSON of the newest records that pass f, newest first.
+// They are encoded outside the store's lock.
 func (m *monitor) recent(f filter) [][]byte {
+	var picked []monitorRecord
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	var out [][]byte
 	for _, r := range m.newest(m.held) {
-		if len(out) >= f.limit {
+		if len(picked) >= f.limit {
 			break
 		}
 		// concurrent responses may enter the ring a little out of order,
 		// so an older record does not end the search
 		if !r.at.Before(f.since) && f.wantStatus(r.status) && f.wantHost(r.host) {
-			out = append(out, r.data)
+			picked = append(picked, r)
 		}
+	}
+	m.mu.Unlock()
+	out := make([][]byte, len(picked))
+	for i, r := range picked {
+		out[i] = r.json()
 	}
 	return out
 }
@@ -487,9 +509,19 @@ func (w *writer) monitorAdd(fields []zap.Field, hint string) {
 		route:  foldRoute(r.URL.EscapedPath()),
 		status: w.status,
 	}
-	// the record is encoded outside the store's lock
 	at := m.now()
-	m.add(at, key, cut(hint, maxHintBytes), w.monitorRecord(at, key, fields, hint))
+	rec := monitorRecord{at: at, status: key.status, host: key.host}
+	l := w.pendingRecord(at, key, fields, hint)
+	if l.size <= maxRecordBytes {
+		// Encoded when the admin API asks for it: most records are never
+		// read, and the encoding is most of what the monitor costs.
+		rec.lazy = l
+	} else {
+		// a huge request is cut to its essentials now, so that the ring
+		// never keeps more than maxRecordBytes of it
+		rec.data = l.encode()
+	}
+	m.put(key, cut(hint, maxHintBytes), rec)
 }
 
 // recordEncoder writes a record's fields as one JSON object, in the
@@ -497,45 +529,136 @@ func (w *writer) monitorAdd(fields []zap.Field, hint string) {
 // seconds).
 var recordEncoder = zapcore.NewJSONEncoder(zapcore.EncoderConfig{EncodeDuration: zapcore.SecondsDurationEncoder})
 
-// monitorRecord encodes the record: the time, the server and the folded
-// route, then the log record's fields. One that would pass maxRecordBytes
-// (a request with huge headers) is cut to its essentials and marked
-// truncated.
-func (w *writer) monitorRecord(at time.Time, key groupKey, fields []zap.Field, hint string) []byte {
+// pendingRecord is a record the monitor keeps unencoded: the log record's
+// fields, detached from the request and from the pooled writer, so that
+// it can be encoded later without keeping either alive or seeing either
+// change. What a field keeps is bounded by size, which the caller
+// compares with maxRecordBytes.
+type pendingRecord struct {
+	at        time.Time
+	logger    string
+	key       groupKey
+	status    int
+	fields    []zap.Field
+	uri       string // redacted unless the server logs credentials
+	uuid      string
+	source    string
+	explained bool
+	hint      string
+	size      int // about the bytes the fields keep
+}
+
+func (w *writer) pendingRecord(at time.Time, key groupKey, fields []zap.Field, hint string) *pendingRecord {
 	r := w.r
+	l := &pendingRecord{
+		at: at, logger: w.h.logger.Name(), key: key, status: w.status,
+		uuid: w.requestID(), source: "upstream", explained: w.explained, hint: hint,
+	}
+	if w.fromError {
+		l.source = "handler"
+	}
+	l.uri = r.RequestURI
+	if !shouldLogCredentials(r) {
+		l.uri, _ = redactQuery(l.uri)
+	}
+	var obs *explain.Observation
+	l.fields = make([]zap.Field, len(fields))
+	for i, f := range fields {
+		switch v := f.Interface.(type) {
+		case caddyhttp.LoggableHTTPRequest:
+			v.Request = detachedRequest(v.Request)
+			f = zap.Object(f.Key, v)
+			for k, vs := range v.Request.Header {
+				l.size += len(k) + 4
+				for _, s := range vs {
+					l.size += len(s) + 3
+				}
+			}
+			l.size += len(v.Request.RequestURI) + len(v.Request.Host) + len(v.Request.RemoteAddr)
+		case *preconditions, *validators:
+			// both read the writer's observation, which the next
+			// request through this writer overwrites
+			if obs == nil {
+				obs = new(explain.Observation)
+				*obs = w.obs
+			}
+			if _, pre := v.(*preconditions); pre {
+				f = zap.Object(f.Key, (*preconditions)(obs))
+			} else {
+				f = zap.Object(f.Key, (*validators)(obs))
+			}
+		}
+		if err, ok := f.Interface.(error); ok && f.Type == zapcore.ErrorType {
+			l.size += len(err.Error())
+		}
+		l.size += len(f.Key) + len(f.String)
+		l.fields[i] = f
+	}
+	if obs != nil {
+		l.size += len(obs.IfMatch) + len(obs.IfNoneMatch) + len(obs.IfModifiedSince) + len(obs.IfUnmodifiedSince) +
+			len(obs.If) + len(obs.LockToken) + len(obs.Overwrite) + len(obs.Depth) + len(obs.Destination) +
+			len(obs.ETag) + len(obs.LastModified)
+	}
+	return l
+}
+
+// detachedRequest copies what Caddy's loggable request reads of r: the
+// request line, the headers, the connection's TLS state and the client
+// IP from Caddy's variables, and nothing else of its context or body.
+// The header map is shared: nothing writes to it once the response is
+// done.
+func detachedRequest(r *http.Request) *http.Request {
+	d := &http.Request{
+		Method:           r.Method,
+		Host:             r.Host,
+		RequestURI:       r.RequestURI,
+		Proto:            r.Proto,
+		ProtoMajor:       r.ProtoMajor,
+		ProtoMinor:       r.ProtoMinor,
+		RemoteAddr:       r.RemoteAddr,
+		Header:           r.Header,
+		TransferEncoding: r.TransferEncoding,
+	}
+	if r.TLS != nil {
+		t := *r.TLS
+		d.TLS = &t
+	}
+	if ip, ok := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string); ok {
+		d = d.WithContext(context.WithValue(context.Background(), caddyhttp.VarsCtxKey, map[string]any{caddyhttp.ClientIPVarKey: ip}))
+	}
+	return d
+}
+
+// encode writes the record: the time, the server and the folded route,
+// then the log record's fields. One that would pass maxRecordBytes (a
+// request with huge headers) is cut to its essentials and marked
+// truncated.
+func (l *pendingRecord) encode() []byte {
 	msg := "error response"
-	if explain.IsConflictClass(w.status) {
+	if explain.IsConflictClass(l.status) {
 		msg = "conflict response"
 	}
 	head := []zap.Field{
-		zap.String("ts", at.UTC().Format(time.RFC3339Nano)),
+		zap.String("ts", l.at.UTC().Format(time.RFC3339Nano)),
 		zap.String("level", "warn"),
-		zap.String("logger", w.h.logger.Name()),
+		zap.String("logger", l.logger),
 		zap.String("msg", msg),
-		zap.String("server", key.server),
-		zap.String("route", key.route),
+		zap.String("server", l.key.server),
+		zap.String("route", l.key.route),
 	}
-	all := make([]zap.Field, 0, len(head)+len(fields))
-	all = append(append(all, head...), fields...)
+	all := make([]zap.Field, 0, len(head)+len(l.fields))
+	all = append(append(all, head...), l.fields...)
 	if b := encodeFields(all); len(b) <= maxRecordBytes {
 		return b
 	}
 	const part = 1 << 10
-	uri := r.RequestURI
-	if !shouldLogCredentials(r) {
-		uri, _ = redactQuery(uri)
-	}
-	source := "upstream"
-	if w.fromError {
-		source = "handler"
-	}
 	short := append(head[:len(head):len(head)],
-		zap.Int("status", w.status),
-		zap.Object("request", headerPairs{"method", key.method, "host", key.host, "uri", cut(uri, part)}),
-		zap.String("uuid", w.requestID()),
-		zap.String("source", source),
-		zap.Bool("explained", w.explained),
-		zap.String("hint", cut(hint, part)),
+		zap.Int("status", l.status),
+		zap.Object("request", headerPairs{"method", l.key.method, "host", l.key.host, "uri", cut(l.uri, part)}),
+		zap.String("uuid", l.uuid),
+		zap.String("source", l.source),
+		zap.Bool("explained", l.explained),
+		zap.String("hint", cut(l.hint, part)),
 		zap.Bool("truncated", true),
 	)
 	return encodeFields(short)

@@ -597,3 +597,166 @@ func TestMonitorOptionsInJSON(t *testing.T) {
 		t.Errorf("marshalled: %s", b)
 	}
 }
+
+// The monitor encodes a record only when the admin API asks for it. By
+// then the pooled writer has served other requests: each record must
+// still say what its own request and response were, as its log record
+// did.
+func TestMonitorRecordsEncodedLaterKeepTheirOwnRequest(t *testing.T) {
+	h, logBuf := oneWriterHandler(t)
+	const n = 3
+	for i := range n {
+		r := httptest.NewRequest("PUT", fmt.Sprintf("http://shop.example/orders/%d?n=%d", i, i), nil)
+		r.RemoteAddr = fmt.Sprintf("192.0.2.%d:4000", i+1)
+		r.Header.Set("If-Match", fmt.Sprintf(`"v%d"`, i))
+		r.Header.Set("X-Request-Number", fmt.Sprint(i))
+		serve412(t, h, r, fmt.Sprintf("203.0.113.%d", i+1), fmt.Sprintf(`"v%d"`, i+10))
+	}
+	logged := bytes.Split(bytes.TrimSpace(logBuf.Bytes()), []byte("\n"))
+	mon := h.monitor.recent(filter{limit: 10})
+	if len(logged) != n || len(mon) != n {
+		t.Fatalf("%d log records, %d monitor records; want %d of each", len(logged), len(mon), n)
+	}
+	for i := range n {
+		var m, l map[string]any
+		// the monitor's are newest first
+		if err := json.Unmarshal(mon[n-1-i], &m); err != nil {
+			t.Fatalf("monitor record %d: %v: %s", i, err, mon[n-1-i])
+		}
+		if err := json.Unmarshal(logged[i], &l); err != nil {
+			t.Fatalf("log record %d: %v", i, err)
+		}
+		for _, k := range []string{"request", "preconditions", "validators", "uuid", "hint", "status"} {
+			if a, b := fmt.Sprint(l[k]), fmt.Sprint(m[k]); a != b {
+				t.Errorf("request %d: %s: log %s, monitor %s", i, k, a, b)
+			}
+		}
+		req, _ := m["request"].(map[string]any)
+		pre, _ := m["preconditions"].(map[string]any)
+		val, _ := m["validators"].(map[string]any)
+		want := map[string]any{
+			"client_ip": fmt.Sprintf("203.0.113.%d", i+1),
+			"remote_ip": fmt.Sprintf("192.0.2.%d", i+1),
+			"uri":       fmt.Sprintf("http://shop.example/orders/%d?n=%d", i, i),
+		}
+		for k, v := range want {
+			if req[k] != v {
+				t.Errorf("request %d: request.%s %v, want %v", i, k, req[k], v)
+			}
+		}
+		if pre["If-Match"] != fmt.Sprintf(`"v%d"`, i) || val["ETag"] != fmt.Sprintf(`"v%d"`, i+10) {
+			t.Errorf("request %d: preconditions %v, validators %v", i, pre, val)
+		}
+	}
+}
+
+// oneWriterHandler is a handler with its own monitor and a JSON log whose
+// pool hands out one writer, reused by every request.
+func oneWriterHandler(t *testing.T) (*Handler, *bytes.Buffer) {
+	t.Helper()
+	logBuf := new(bytes.Buffer)
+	h := new(Handler)
+	if err := h.compile(); err != nil {
+		t.Fatal(err)
+	}
+	enc := zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig())
+	h.logger = zap.New(zapcore.NewCore(enc, zapcore.AddSync(logBuf), zapcore.DebugLevel)).Named("http.handlers.explain_errors")
+	w1 := new(writer)
+	h.pool = &sync.Pool{New: func() any { return w1 }}
+	h.monitor = newMonitor(time.Now)
+	h.monitor.attach(h, 10, 10)
+	return h, logBuf
+}
+
+// serve412 serves r through h as Caddy would, from clientIP, answered 412
+// with etag.
+func serve412(t *testing.T, h *Handler, r *http.Request, clientIP, etag string) {
+	t.Helper()
+	rec := newRecorder()
+	r = caddyhttp.PrepareRequest(r, caddy.NewReplacer(), rec, &caddyhttp.Server{})
+	caddyhttp.SetVar(r.Context(), caddyhttp.ClientIPVarKey, clientIP)
+	err := h.ServeHTTP(rec, r, caddyhttp.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) error {
+		w.Header().Set("Etag", etag)
+		w.WriteHeader(412)
+		return nil
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The ring keeps a record unencoded only while what it keeps of the
+// request is within maxRecordBytes; a huge request's record is cut and
+// encoded at once, so the store's bound holds whatever requests carry.
+func TestMonitorKeepsAHugeRequestOnlyAsItsCutRecord(t *testing.T) {
+	h, _ := oneWriterHandler(t)
+	small := httptest.NewRequest("PUT", "http://shop.example/a", nil)
+	small.Header.Set("If-Match", `"v1"`)
+	serve412(t, h, small, "203.0.113.1", `"v2"`)
+	huge := httptest.NewRequest("PUT", "http://shop.example/b", nil)
+	huge.Header.Set("X-Big", strings.Repeat("y", maxRecordBytes))
+	serve412(t, h, huge, "203.0.113.2", `"v2"`)
+	m := h.monitor
+	m.mu.Lock()
+	kept := m.newest(2)
+	m.mu.Unlock()
+	if len(kept) != 2 {
+		t.Fatalf("%d records kept", len(kept))
+	}
+	if r := kept[0]; r.lazy != nil || len(r.data) == 0 || len(r.data) > maxRecordBytes || !bytes.Contains(r.data, []byte(`"truncated":true`)) {
+		t.Errorf("the huge request's record: kept unencoded %v, %d bytes encoded: %.200s", r.lazy != nil, len(r.data), r.data)
+	}
+	if r := kept[1]; r.lazy == nil || r.lazy.size > maxRecordBytes {
+		t.Errorf("the small request's record: want it kept unencoded, within the bound: %+v", r)
+	}
+}
+
+// What the ring keeps of a record the handler hands it, unencoded: the
+// log record's fields, a copy of the request line and the request's
+// header map. Measured through the handler, with a browser's headers.
+func TestMonitorRecordsKeptUnencodedAreBounded(t *testing.T) {
+	const n = 5000
+	heap := func() uint64 {
+		runtime.GC()
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	h, _ := oneWriterHandler(t)
+	h.logger = zap.NewNop()
+	h.monitor = newMonitor(time.Now)
+	h.monitor.attach(h, n, 10)
+	serveOne := func(i int) {
+		r := httptest.NewRequest("PUT", fmt.Sprintf("http://wiki.example.com/wiki/page-%d-x?token=s3cret&v=2", i), nil)
+		for k, v := range map[string]string{
+			"User-Agent":      "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+			"Accept":          "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+			"Accept-Language": "en-US,en;q=0.5",
+			"Accept-Encoding": "gzip, deflate, br",
+			"Cookie":          "session=abcdef0123456789",
+			"If-Match":        `"v6"`,
+			"Content-Type":    "text/plain",
+		} {
+			r.Header.Set(k, v)
+		}
+		serve412(t, h, r, "203.0.113.9", `"v7"`)
+	}
+	// the first fills the caches every request shares
+	serveOne(0)
+	before := heap()
+	for i := 1; i <= n; i++ {
+		serveOne(i)
+	}
+	after := heap()
+	perRecord := float64(after-min(after, before)) / n
+	recs := h.monitor.recent(filter{limit: 1})
+	if len(recs) != 1 {
+		t.Fatalf("%d records", len(recs))
+	}
+	t.Logf("per record kept unencoded: %.0f bytes (its JSON: %d bytes)", perRecord, len(recs[0]))
+	if perRecord > maxRecordBytes/2 {
+		t.Errorf("%.0f bytes a record: above the store's bound", perRecord)
+	}
+	runtime.KeepAlive(h)
+}
