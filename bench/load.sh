@@ -13,6 +13,9 @@
 #   nolog      explain_errors { log off } + reverse_proxy: the page, no record
 #   acclog     plain, with Caddy's access log to a file: what one access-log
 #              line costs, against what one conflict record costs
+#   hracclog   hr, with Caddy's access log to a file: Caddy's own parts
+#              doing what an explained 409 does (the same page and one log
+#              line per response)
 #   plainenc   encode gzip zstd + reverse_proxy
 #   explainenc encode gzip zstd + explain_errors + reverse_proxy
 #
@@ -81,9 +84,9 @@ echo
 echo "-- building"
 (cd "$ROOT" && go build -o "$TMP/caddy" ./cmd/caddy && go build -o "$TMP/upstream" ./bench/upstream)
 
-mapfile -t PORTS < <("$TMP/upstream" -free 8)
+mapfile -t PORTS < <("$TMP/upstream" -free 9)
 UP=${PORTS[0]} P_PLAIN=${PORTS[1]} P_EXPLAIN=${PORTS[2]} P_HR=${PORTS[3]} P_NOLOG=${PORTS[4]}
-P_ACCLOG=${PORTS[5]} P_PLAINENC=${PORTS[6]} P_EXPLAINENC=${PORTS[7]}
+P_ACCLOG=${PORTS[5]} P_PLAINENC=${PORTS[6]} P_EXPLAINENC=${PORTS[7]} P_HRACCLOG=${PORTS[8]}
 
 "$TMP/upstream" -addr "127.0.0.1:$UP" >"$TMP/upstream.out" 2>&1 &
 PIDS+=($!)
@@ -94,6 +97,7 @@ mkdir -p "$TMP/hr"
 echo '<!doctype html><title>409</title>' >"$TMP/hr/409.html"
 LOG="$TMP/explain.log"
 ACCLOG="$TMP/access.log"
+HRACCLOG="$TMP/hr-access.log"
 cat >"$TMP/Caddyfile" <<EOF
 {
 	admin off
@@ -144,6 +148,25 @@ http://127.0.0.1:$P_ACCLOG {
 	}
 	reverse_proxy 127.0.0.1:$UP
 }
+http://127.0.0.1:$P_HRACCLOG {
+	bind 127.0.0.1
+	log {
+		output file $HRACCLOG {
+			roll_disabled
+		}
+		format json
+	}
+	reverse_proxy 127.0.0.1:$UP {
+		@c status 409
+		handle_response @c {
+			root * $TMP/hr
+			rewrite * /409.html
+			file_server {
+				status 409
+			}
+		}
+	}
+}
 http://127.0.0.1:$P_PLAINENC {
 	bind 127.0.0.1
 	encode gzip zstd
@@ -171,7 +194,7 @@ CADDY_PID=$!
 PIDS+=("$CADDY_PID")
 
 # wait, at most 20 s, until the upstream and every site answer
-for port in "$UP" "$P_PLAIN" "$P_EXPLAIN" "$P_HR" "$P_NOLOG" "$P_ACCLOG" "$P_PLAINENC" "$P_EXPLAINENC"; do
+for port in "$UP" "$P_PLAIN" "$P_EXPLAIN" "$P_HR" "$P_NOLOG" "$P_ACCLOG" "$P_PLAINENC" "$P_EXPLAINENC" "$P_HRACCLOG"; do
 	for ((i = 0; ; i++)); do
 		if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$port/ok"; then
 			break
@@ -221,6 +244,7 @@ check nolog409 "http://127.0.0.1:$P_NOLOG/conflict" 409 1000 100000 text/html
 ACCEPT_JSON='application/problem+json, application/json;q=0.9'
 ACCEPT=$ACCEPT_JSON check explain409json "http://127.0.0.1:$P_EXPLAIN/conflict" 409 200 100000 application/problem+json
 check acclog409 "http://127.0.0.1:$P_ACCLOG/conflict" 409 0 0 ""
+check hracclog409 "http://127.0.0.1:$P_HRACCLOG/conflict" 409 "$PAGE_BYTES" "$PAGE_BYTES" text/html
 check plainenc409 "http://127.0.0.1:$P_PLAINENC/conflict" 409 0 0 "" ""
 check explainenc409 "http://127.0.0.1:$P_EXPLAINENC/conflict" 409 300 100000 text/html zstd
 for ((i = 0; i < 50 && $(wc -l <"$LOG" 2>/dev/null || echo 0) < 4; i++)); do sleep 0.1; done
@@ -240,10 +264,11 @@ declare -A URL=(
 	[nolog409]="http://127.0.0.1:$P_NOLOG/conflict"
 	[explain409json]="http://127.0.0.1:$P_EXPLAIN/conflict"
 	[acclog409]="http://127.0.0.1:$P_ACCLOG/conflict"
+	[hracclog409]="http://127.0.0.1:$P_HRACCLOG/conflict"
 	[plainenc409]="http://127.0.0.1:$P_PLAINENC/conflict"
 	[explainenc409]="http://127.0.0.1:$P_EXPLAINENC/conflict"
 )
-TARGETS=(plain200 explain200 plain409 explain409 hr409 nolog409 explain409json acclog409 plainenc409 explainenc409)
+TARGETS=(plain200 explain200 plain409 explain409 hr409 nolog409 explain409json acclog409 hracclog409 plainenc409 explainenc409)
 RESULTS="$TMP/results" # lines: round target rps requests cpu-us/request errors
 : >"$RESULTS"
 EXPLAIN409_REQUESTS=0
@@ -313,6 +338,8 @@ echo
 r200=$(ratio explain200 plain200)
 r409=$(ratio explain409 plain409)
 rhr=$(ratio explain409 hr409)
+rhra=$(ratio explain409 hracclog409)
+rhrp=$(ratio hracclog409 plain409)
 rlog=$(ratio explain409 nolog409)
 rjson=$(ratio explain409json plain409)
 renc=$(ratio explainenc409 plainenc409)
@@ -322,6 +349,8 @@ cenc=$(ratio plainenc409 explainenc409 5)
 c200=$(ratio plain200 explain200 5)
 c409=$(ratio plain409 explain409 5)
 chr=$(ratio hr409 explain409 5)
+chra=$(ratio hracclog409 explain409 5)
+chrp=$(ratio plain409 hracclog409 5)
 cjson=$(ratio plain409 explain409json 5)
 clog=$(ratio nolog409 explain409 5)
 echo "-- median ratios (per round, then the median)"
@@ -330,6 +359,8 @@ printf '  explain 200 / plain 200                       %.3f  (target >= 0.98: %
 printf '  explain 409 page+record / plain empty 409     %.3f  (target >= 0.90: %s)\n' "$r409" "$(verdict "$r409" 0.90)"
 printf '  the same, both behind encode gzip zstd        %.3f  (target >= 0.85: %s)\n' "$renc" "$(verdict "$renc" 0.85)"
 printf '  explain 409 page+record / handle_response 409 %.3f  (target >= 1.0: %s; the same %s bytes)\n' "$rhr" "$(verdict "$rhr" 1.0)" "$PAGE_BYTES"
+printf '  explain 409 page+record / handle_response 409 with an access-log line  %.3f  (Caddy'"'"'s own parts doing the same)\n' "$rhra"
+printf '  handle_response 409 with an access-log line / plain empty 409           %.3f  (what Caddy'"'"'s own parts reach)\n' "$rhrp"
 printf '  explain 409 problem+json+record / plain 409   %.3f\n' "$rjson"
 printf '  explain 409 page+record / page, log off       %.3f  (the record to a file costs %.1f%% of 409 throughput)\n' "$rlog" "$(awk -v r="$rlog" 'BEGIN {print (1 - r) * 100}')"
 echo "  from Caddy's CPU time per request (plain's over explain's: the capacity ratio):"
@@ -337,6 +368,8 @@ printf '  explain 200 / plain 200                       %.3f  (target >= 0.98: %
 printf '  explain 409 page+record / plain empty 409     %.3f  (target >= 0.90: %s)\n' "$c409" "$(verdict "$c409" 0.90)"
 printf '  the same, both behind encode gzip zstd        %.3f  (target >= 0.85: %s)\n' "$cenc" "$(verdict "$cenc" 0.85)"
 printf '  explain 409 page+record / handle_response 409 %.3f  (target >= 1.0: %s)\n' "$chr" "$(verdict "$chr" 1.0)"
+printf '  explain 409 page+record / handle_response 409 with an access-log line  %.3f\n' "$chra"
+printf '  handle_response 409 with an access-log line / plain empty 409           %.3f\n' "$chrp"
 printf '  explain 409 problem+json+record / plain 409   %.3f\n' "$cjson"
 printf '  explain 409 page+record / page, log off       %.3f  (the record to a file costs %.1f%% of 409 capacity)\n' "$clog" "$(awk -v r="$clog" 'BEGIN {print (1 - r) * 100}')"
 # what one conflict record costs (explain409 - nolog409) against what one
