@@ -258,17 +258,19 @@ var (
 	fuzzStatuses  = []int{103, 200, 204, 304, 400, 401, 404, 409, 412, 418, 423, 424, 428, 429, 451, 500, 502, 503, 504, 599}
 )
 
-// The bodies the writes take their bytes from, in turn and round again.
+// The bodies the writes take their bytes from, in turn and round again:
+// servers' stock pages from the corpus of captured responses, an
+// application's XHTML page, and others.
+var (
+	fuzzNginx409  = corpusBody("nginx-409-return-firefox")
+	fuzzApache409 = corpusBody("apache-signature-on-409-dav-mkcol-chrome")
+	fuzzTomcat409 = corpusBody("tomcat-409-senderror-chrome")
+)
+
 const (
-	fuzzNginx409  = "<html>\r\n<head><title>409 Conflict</title></head>\r\n<body>\r\n<center><h1>409 Conflict</h1></center>\r\n<hr><center>nginx/1.25.3</center>\r\n</body>\r\n</html>\r\n"
-	fuzzApache409 = "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n<html><head>\n<title>409 Conflict</title>\n</head><body>\n<h1>Conflict</h1>\n" +
-		"<p>The request could not be completed due to a conflict with the current state of the resource.</p>\n<hr>\n" +
-		"<address>Apache/2.4.57 (Debian) Server at example.com Port 80</address>\n</body></html>\n"
-	fuzzTomcat409 = `<!doctype html><html lang="en"><head><title>HTTP Status 409 – Conflict</title><style type="text/css">body {font-family:Tahoma,Arial,sans-serif;} h1, h2, h3, b {color:white;background-color:#525D76;} h1 {font-size:22px;} h2 {font-size:16px;} h3 {font-size:14px;} p {font-size:12px;} a {color:black;} .line {height:1px;background-color:#525D76;border:none;}</style></head><body><h1>HTTP Status 409 – Conflict</h1><hr class="line" /><p><b>Type</b> Status Report</p><p><b>Description</b> The request could not be completed due to a conflict with the current state of the target resource.</p><hr class="line" /><h3>Apache Tomcat/9.0.83</h3></body></html>`
-	fuzzIIS404    = "<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 Strict//EN\" \"http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd\">\r\n" +
-		"<html xmlns=\"http://www.w3.org/1999/xhtml\">\r\n<head>\r\n<title>IIS 10.0 Detailed Error - 404.0 - Not Found</title>\r\n" +
-		"<style type=\"text/css\">\r\n<!--\r\nbody{margin:0;font-size:.7em;font-family:Verdana,Arial,Helvetica,sans-serif;}\r\n-->\r\n</style>\r\n</head>\r\n" +
-		"<body>\r\n<div id=\"content\">\r\n<h3>HTTP Error 404.0 - Not Found</h3>\r\n</div>\r\n</body>\r\n</html>\r\n"
+	fuzzAppXHTML = "<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 Strict//EN\" \"http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd\">\r\n" +
+		"<html xmlns=\"http://www.w3.org/1999/xhtml\">\r\n<head>\r\n<title>404 - Page not found | Acme Shop</title>\r\n</head>\r\n" +
+		"<body>\r\n<div id=\"content\">\r\n<h3>We could not find that page</h3>\r\n</div>\r\n</body>\r\n</html>\r\n"
 	fuzzAppHTML = `<!doctype html><html><body><h1>Somebody else saved first</h1><p>Reload to see their version.</p></body></html>`
 	fuzzProse   = "The document was changed by someone else since you opened it.\n"
 )
@@ -278,7 +280,7 @@ var fuzzSources = [][]byte{
 	[]byte(fuzzNginx409),
 	[]byte(fuzzApache409),
 	[]byte(fuzzTomcat409),
-	[]byte(fuzzIIS404),
+	[]byte(fuzzAppXHTML),
 	fuzzGzip([]byte("Conflict\n")),
 	fuzzGzip(bytes.Repeat([]byte(fuzzProse), 5)),
 	[]byte("version\x00conflict\n"),
@@ -769,7 +771,7 @@ const (
 	fuzzSrcNginx
 	fuzzSrcApache
 	fuzzSrcTomcat
-	fuzzSrcIIS
+	fuzzSrcAppXHTML
 	fuzzSrcGzipShort
 	fuzzSrcGzipLong
 	fuzzSrcNUL
@@ -822,7 +824,7 @@ var fuzzWriterSeeds = [][]byte{
 	fuzzSeed(fuzzGET|fuzzBrowser, fuzzBare255, fuzzSrcNginx, fuzzOpContentType, fuzzCTHTML, fuzzOpWriteHeader, fuzzS409, fuzzOpWrite, 100, fuzzOpWrite, 100),
 	fuzzSeed(fuzzGET|fuzzBrowser, fuzzBare512, fuzzSrcApache, fuzzOpContentType, fuzzCTHTML, fuzzOpLength, fuzzCLRight, fuzzOpWriteHeader, fuzzS409, fuzzOpWrite, 255, fuzzOpWrite, 45),
 	fuzzSeed(fuzzGET|fuzzCurl, fuzzBare64, fuzzSrcTomcat, fuzzOpContentType, fuzzCTHTML, fuzzOpWriteHeader, fuzzS409, fuzzOpWrite, 30, fuzzOpWrite, 60, fuzzOpWriteLarge, 10),
-	fuzzSeed(fuzzHEAD|fuzzBrowser, fuzzBare64, fuzzSrcIIS, fuzzOpContentType, fuzzCTHTML, fuzzOpWriteHeader, fuzzS404, fuzzOpWriteLarge, 5),
+	fuzzSeed(fuzzHEAD|fuzzBrowser, fuzzBare64, fuzzSrcAppXHTML, fuzzOpContentType, fuzzCTHTML, fuzzOpWriteHeader, fuzzS404, fuzzOpWriteLarge, 5),
 	fuzzSeed(fuzzGET|fuzzBrowser, fuzzBare255|fuzzStockOff, fuzzSrcNginx, fuzzOpContentType, fuzzCTHTML, fuzzOpWriteHeader, fuzzS409, fuzzOpWrite, 200),
 	// gzip: whole and short, corrupt, long
 	fuzzSeed(fuzzGET|fuzzJSON, fuzzBare64, fuzzSrcGzipShort, fuzzOpContentType, fuzzCTPlain, fuzzOpEncoding, 1, fuzzOpWriteHeader, fuzzS409, fuzzOpWrite, byte(len(fuzzSources[fuzzSrcGzipShort]))),

@@ -68,7 +68,8 @@ type Handler struct {
 	Excerpt *int `json:"excerpt,omitempty"`
 
 	// Whether the stock error pages of common servers (nginx, Apache,
-	// Tomcat, IIS) count as bare. Default: true.
+	// Tomcat, lighttpd, HAProxy, Varnish, Python's http.server, Express)
+	// count as bare. Default: true.
 	StockPages *bool `json:"stock_pages,omitempty"`
 
 	// Whether errors returned by the wrapped handlers (for example

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"mime"
-	"regexp"
 	"strings"
 	"unicode/utf8"
 )
@@ -84,8 +83,6 @@ func IsTextual(contentType string) bool {
 	return strings.HasSuffix(mt, "+json") || strings.HasSuffix(mt, "+xml")
 }
 
-var iisTitle = regexp.MustCompile(`<title>(?:(IIS [0-9.]+ Detailed Error) - [1-5][0-9][0-9][^<]*|[1-5][0-9][0-9](?:\.[0-9]+)? - [^<]*)</title>`)
-
 // Verdict is the judgement of one error body.
 type Verdict struct {
 	// Bare says the body says no more than the status line: it may be
@@ -159,9 +156,6 @@ func Judge(in JudgeInput) Verdict {
 	case KindHTML:
 		if !in.StockPages {
 			return Verdict{Why: "HTML, stock pages off"}
-		}
-		if iisStock(body, in.Complete) {
-			return Verdict{Bare: true, Server: "IIS", Why: "IIS stock page"}
 		}
 		if !in.Complete {
 			// the rest may carry the application's words

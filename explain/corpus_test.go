@@ -176,13 +176,12 @@ func TestCorpusWordsReleaseTheHold(t *testing.T) {
 // TestMayBeStockFalseEarlyForApplicationHTML: an application's own page is
 // released within its first bytes.
 func TestMayBeStockFalseEarlyForApplicationHTML(t *testing.T) {
-	// a page with IIS's doctype and a title like IIS's remote pages may be
-	// IIS's until its form shows it is not (IIS pages are as before)
+	// an application's XHTML page with a numeric title is no server's
 	if MayBeStock([]byte(appXHTML404)) {
 		t.Errorf("MayBeStock true for the whole of %.80q", appXHTML404)
 	}
 	for _, p := range []string{
-		appHTML, appHTMLApache,
+		appHTML, appHTMLApache, appXHTML404,
 		"<!doctype html><p>We moved from nginx to Caddy.</p><h1>Order conflict</h1>",
 		"<html>\r\n<head><title>Order 42</title></head>\r\n<body>",
 		"<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>Shop</title>",

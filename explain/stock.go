@@ -100,9 +100,6 @@ func MayBeStock(b []byte) bool {
 	if len(b) > StockHoldMax {
 		return false
 	}
-	if iisStock(b, false) || iisMayBe(b) {
-		return true
-	}
 	if len(b) > 0 && b[0] != '<' {
 		return false
 	}
@@ -117,12 +114,9 @@ func MayBeStock(b []byte) bool {
 
 // StockServer returns the name of the server whose bare stock page body
 // is, or "" when it is none. complete says whether body is the whole body;
-// of its first bytes alone only IIS pages are known (other servers' pages
-// may still carry an application's words further on: see MayBeStock).
+// first bytes alone never decide, as a page may still carry an
+// application's words further on (see MayBeStock).
 func StockServer(body []byte, complete bool) string {
-	if iisStock(body, complete) {
-		return "IIS"
-	}
 	if !complete {
 		return ""
 	}
@@ -737,32 +731,6 @@ func expressWords(msg []byte, complete bool) bool {
 		return strings.ContainsAny(t, "<\n")
 	}
 	return words(t, complete)
-}
-
-// --- IIS ---------------------------------------------------------------
-
-// iisStock: the detailed page's title says IIS; the remote page has a plain
-// "404 - ..." title, so its "Server Error" banner must be there too. No IIS
-// bytes are in the corpus; these pages are known by their first bytes, as
-// before.
-func iisStock(b []byte, complete bool) bool {
-	if len(b) < 6 || !bytes.HasPrefix(b, []byte(`<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN"`)) ||
-		bytes.Contains(b, []byte("<form")) || bytes.Contains(b, []byte("<script")) {
-		return false
-	}
-	m := iisTitle.FindSubmatch(b)
-	return m != nil && (len(m[1]) > 0 || bytes.Contains(b, []byte(`<div id="header"><h1>Server Error</h1></div>`)))
-}
-
-// iisMayBe reports whether b can still grow into an IIS page: it starts
-// like one, its title (once there) is IIS's, and no form or script came.
-func iisMayBe(b []byte) bool {
-	const doctype = `<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN"`
-	if len(b) < len(doctype) {
-		return string(b) == doctype[:len(b)]
-	}
-	return bytes.HasPrefix(b, []byte(doctype)) && (!bytes.Contains(b, []byte("</title>")) || iisTitle.Match(b)) &&
-		!bytes.Contains(b, []byte("<form")) && !bytes.Contains(b, []byte("<script"))
 }
 
 // plainMessage turns a message slot's markup into plain text for the
