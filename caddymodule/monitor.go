@@ -281,7 +281,7 @@ func (m *monitor) add(at time.Time, key groupKey, hint string, data []byte) {
 	m.put(key, hint, monitorRecord{at: at, status: key.status, host: key.host, data: data})
 }
 
-// put counts the conflict rec records in its group and keeps rec.
+// put counts the conflict that rec records in its group, and keeps rec.
 func (m *monitor) put(key groupKey, hint string, rec monitorRecord) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
