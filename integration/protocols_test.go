@@ -443,13 +443,19 @@ func TestProtocolMatrix(t *testing.T) {
 						t.Errorf("HEAD %s: %s %q, GET has %q", path, k, h, g)
 					}
 				}
-				// a length HEAD announces is the length GET sends, unless
-				// the transport itself says otherwise for the same upstream
-				// answer without the module: quic-go's server announces
-				// Content-Length 0 for a HEAD whose handler set no length
+				// a length HEAD announces is the length GET sends, with one
+				// exception of the transport's: quic-go's server announces
+				// Content-Length 0 for a HEAD whose header was not flushed
+				// before the handler returned and that set no length. For a
+				// streamed GET (no Content-Length) whether that happens is a
+				// race in reverse_proxy itself, with or without the module:
+				// copyResponse's first flush is a time.AfterFunc(-1) that
+				// may or may not run before an empty HEAD body ends (CI saw
+				// plain Caddy give -1 while the module gave 0).
 				if head.ContentLength >= 0 && head.ContentLength != int64(len(body)) {
-					plainHead, _ := p.do(t, "HEAD", "/plain"+path, hdr)
-					if plainHead.ContentLength != head.ContentLength || get.Header.Get("Content-Length") != "" {
+					streamed := get.Header.Get("Content-Length") == ""
+					if p.name != "h3" || !streamed || head.ContentLength != 0 {
+						plainHead, _ := p.do(t, "HEAD", "/plain"+path, hdr)
 						t.Errorf("HEAD %s: Content-Length %d, GET sent %d bytes (plain Caddy's HEAD: %d)", path, head.ContentLength, len(body), plainHead.ContentLength)
 					}
 				}
