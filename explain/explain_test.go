@@ -343,9 +343,12 @@ func corpusBody(name string) string {
 // apacheParagraph is the first paragraph of an Apache page.
 func apacheParagraph(page string) string {
 	i := strings.Index(page, "<p>")
-	j := strings.Index(page[i:], "</p>")
-	if i < 0 || j < 0 {
+	if i < 0 {
 		panic("no paragraph in " + page)
+	}
+	j := strings.Index(page[i:], "</p>")
+	if j < 0 {
+		panic("no paragraph's end in " + page)
 	}
 	return page[i : i+j+len("</p>")]
 }
