@@ -538,9 +538,8 @@ type pendingRecord struct {
 	at        time.Time
 	logger    string
 	key       groupKey
-	status    int
 	fields    []zap.Field
-	uri       string // redacted unless the server logs credentials
+	uri       string // as the request field has it: redacted unless the server logs credentials
 	uuid      string
 	source    string
 	explained bool
@@ -549,17 +548,12 @@ type pendingRecord struct {
 }
 
 func (w *writer) pendingRecord(at time.Time, key groupKey, fields []zap.Field, hint string) *pendingRecord {
-	r := w.r
 	l := &pendingRecord{
-		at: at, logger: w.h.logger.Name(), key: key, status: w.status,
+		at: at, logger: w.h.logger.Name(), key: key,
 		uuid: w.requestID(), source: "upstream", explained: w.explained, hint: hint,
 	}
 	if w.fromError {
 		l.source = "handler"
-	}
-	l.uri = r.RequestURI
-	if !shouldLogCredentials(r) {
-		l.uri, _ = redactQuery(l.uri)
 	}
 	var obs *explain.Observation
 	l.fields = make([]zap.Field, len(fields))
@@ -568,6 +562,7 @@ func (w *writer) pendingRecord(at time.Time, key groupKey, fields []zap.Field, h
 		case caddyhttp.LoggableHTTPRequest:
 			v.Request = detachedRequest(v.Request)
 			f = zap.Object(f.Key, v)
+			l.uri = v.Request.RequestURI
 			for k, vs := range v.Request.Header {
 				l.size += len(k) + 4
 				for _, s := range vs {
@@ -634,15 +629,11 @@ func detachedRequest(r *http.Request) *http.Request {
 // request with huge headers) is cut to its essentials and marked
 // truncated.
 func (l *pendingRecord) encode() []byte {
-	msg := "error response"
-	if explain.IsConflictClass(l.status) {
-		msg = "conflict response"
-	}
 	head := []zap.Field{
 		zap.String("ts", l.at.UTC().Format(time.RFC3339Nano)),
 		zap.String("level", "warn"),
 		zap.String("logger", l.logger),
-		zap.String("msg", msg),
+		zap.String("msg", recordMessage(l.key.status)),
 		zap.String("server", l.key.server),
 		zap.String("route", l.key.route),
 	}
@@ -653,7 +644,7 @@ func (l *pendingRecord) encode() []byte {
 	}
 	const part = 1 << 10
 	short := append(head[:len(head):len(head)],
-		zap.Int("status", l.status),
+		zap.Int("status", l.key.status),
 		zap.Object("request", headerPairs{"method", l.key.method, "host", l.key.host, "uri", cut(l.uri, part)}),
 		zap.String("uuid", l.uuid),
 		zap.String("source", l.source),

@@ -232,15 +232,17 @@ func TestParseFilterNamesTheBadParameter(t *testing.T) {
 // conflicts with unique paths (that do not fold) through the store and
 // measures the heap it keeps. It logs the bytes per record and per group
 // that the README quotes: go test -run TestMonitorMemory -v ./caddymodule
+// heap is the live heap after two collections.
+func heap() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
 func TestMonitorMemoryIsBoundedUnder100000UniquePaths(t *testing.T) {
 	const n = 100_000
-	heap := func() uint64 {
-		runtime.GC()
-		runtime.GC()
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		return ms.HeapAlloc
-	}
 	// a record as the handler encodes it for a typical request
 	h := new(Handler)
 	rec := sampleRecord(t)
@@ -716,13 +718,6 @@ func TestMonitorKeepsAHugeRequestOnlyAsItsCutRecord(t *testing.T) {
 // header map. Measured through the handler, with a browser's headers.
 func TestMonitorRecordsKeptUnencodedAreBounded(t *testing.T) {
 	const n = 5000
-	heap := func() uint64 {
-		runtime.GC()
-		runtime.GC()
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		return ms.HeapAlloc
-	}
 	h, _ := oneWriterHandler(t)
 	h.logger = zap.NewNop()
 	h.monitor = newMonitor(time.Now)

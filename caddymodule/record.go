@@ -127,13 +127,17 @@ func (w *writer) record(err error) {
 	if !w.allow() {
 		return
 	}
-	msg := "error response"
-	if explain.IsConflictClass(w.status) {
-		msg = "conflict response"
-	}
-	if ce := w.h.logger.Check(zap.WarnLevel, msg); ce != nil {
+	if ce := w.h.logger.Check(zap.WarnLevel, recordMessage(w.status)); ce != nil {
 		ce.Write(fields...)
 	}
+}
+
+// recordMessage is the message of a record of a response with status.
+func recordMessage(status int) string {
+	if explain.IsConflictClass(status) {
+		return "conflict response"
+	}
+	return "error response"
 }
 
 // recordFields builds the record's fields and its hint.
