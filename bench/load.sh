@@ -116,6 +116,19 @@ cat >"$TMP/Caddyfile" <<EOF
 		level ERROR
 	}
 }
+# the hr sites' proxy: a 409 is answered by file_server with the page
+(hr_proxy) {
+	reverse_proxy 127.0.0.1:$UP {
+		@c status 409
+		handle_response @c {
+			root * $TMP/hr
+			rewrite * /409.html
+			file_server {
+				status 409
+			}
+		}
+	}
+}
 http://127.0.0.1:$P_PLAIN {
 	bind 127.0.0.1
 	reverse_proxy 127.0.0.1:$UP
@@ -127,16 +140,7 @@ http://127.0.0.1:$P_EXPLAIN {
 }
 http://127.0.0.1:$P_HR {
 	bind 127.0.0.1
-	reverse_proxy 127.0.0.1:$UP {
-		@c status 409
-		handle_response @c {
-			root * $TMP/hr
-			rewrite * /409.html
-			file_server {
-				status 409
-			}
-		}
-	}
+	import hr_proxy
 }
 http://127.0.0.1:$P_ACCLOG {
 	bind 127.0.0.1
@@ -156,16 +160,7 @@ http://127.0.0.1:$P_HRACCLOG {
 		}
 		format json
 	}
-	reverse_proxy 127.0.0.1:$UP {
-		@c status 409
-		handle_response @c {
-			root * $TMP/hr
-			rewrite * /409.html
-			file_server {
-				status 409
-			}
-		}
-	}
+	import hr_proxy
 }
 http://127.0.0.1:$P_PLAINENC {
 	bind 127.0.0.1
